@@ -1,0 +1,43 @@
+"""CodeFlow's data layer: PostgreSQL through named SQL, asyncpg and pydantic models."""
+
+from codeflow.errors import (
+    AlreadyExists,
+    CodeflowError,
+    ConfigurationError,
+    DatabaseUnavailable,
+    InvalidInput,
+    NotFound,
+    QueryFailed,
+    QueryTimeout,
+    ReferencedRowMissing,
+)
+from codeflow.health import check_database_connection, health_report
+from codeflow.models import HealthReport, Repository, RepositoryCounts, RepositoryData, UserProfile
+from codeflow.pool import close_pool, create_pool, get_pool
+from codeflow.service import DatabaseService
+from codeflow.settings import Settings, load_settings
+
+__all__ = [
+    "AlreadyExists",
+    "CodeflowError",
+    "ConfigurationError",
+    "DatabaseService",
+    "DatabaseUnavailable",
+    "HealthReport",
+    "InvalidInput",
+    "NotFound",
+    "QueryFailed",
+    "QueryTimeout",
+    "ReferencedRowMissing",
+    "Repository",
+    "RepositoryCounts",
+    "RepositoryData",
+    "Settings",
+    "UserProfile",
+    "check_database_connection",
+    "close_pool",
+    "create_pool",
+    "get_pool",
+    "health_report",
+    "load_settings",
+]

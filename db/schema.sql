@@ -1,0 +1,435 @@
+--
+-- PostgreSQL database dump
+--
+
+--
+-- Name: citext; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public;
+
+--
+-- Name: EXTENSION citext; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION citext IS 'data type for case-insensitive character strings';
+
+--
+-- Name: set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.set_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: FUNCTION set_updated_at(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.set_updated_at() IS 'BEFORE UPDATE trigger: keeps updated_at right for every writer, not only the Python service.';
+
+--
+-- Name: accounts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.accounts (
+    id text DEFAULT (gen_random_uuid())::text NOT NULL,
+    user_id text NOT NULL,
+    type text NOT NULL,
+    provider text NOT NULL,
+    provider_account_id text NOT NULL,
+    refresh_token text,
+    access_token text,
+    expires_at bigint,
+    token_type text,
+    scope text,
+    id_token text,
+    session_state text
+);
+
+--
+-- Name: TABLE accounts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.accounts IS 'Auth.js accounts: a user''s sign-in with one provider (e.g. GitHub OAuth).';
+
+--
+-- Name: COLUMN accounts.type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.type IS 'Auth.js account type: oauth, oidc, email or webauthn.';
+
+--
+-- Name: COLUMN accounts.provider_account_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.provider_account_id IS 'The user''s id at the provider (for GitHub, the numeric user id as text).';
+
+--
+-- Name: COLUMN accounts.refresh_token; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.refresh_token IS 'OAuth credential: never log it.';
+
+--
+-- Name: COLUMN accounts.access_token; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.access_token IS 'OAuth credential: never log it.';
+
+--
+-- Name: COLUMN accounts.expires_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.expires_at IS 'Access token expiry in epoch seconds; bigint so it survives 2038.';
+
+--
+-- Name: repositories; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.repositories (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    github_id bigint NOT NULL,
+    name public.citext NOT NULL,
+    full_name public.citext NOT NULL,
+    owner public.citext NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT repositories_full_name_check CHECK (((full_name)::text = (((owner)::text || '/'::text) || (name)::text))),
+    CONSTRAINT repositories_github_id_check CHECK ((github_id > 0)),
+    CONSTRAINT repositories_name_check CHECK ((name OPERATOR(public.~) '^[A-Za-z0-9._-]{1,100}$'::public.citext)),
+    CONSTRAINT repositories_owner_check CHECK ((owner OPERATOR(public.~) '^[A-Za-z0-9-]{1,39}$'::public.citext))
+);
+
+--
+-- Name: TABLE repositories; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.repositories IS 'One user''s monitoring preference for one GitHub repository; two users may monitor the same repository.';
+
+--
+-- Name: COLUMN repositories.user_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.repositories.user_id IS 'The owning profile (user_profiles.id), not users.id; the Python service hides the difference.';
+
+--
+-- Name: COLUMN repositories.github_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.repositories.github_id IS 'GitHub''s numeric repository id; unique per user, not globally.';
+
+--
+-- Name: COLUMN repositories.full_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.repositories.full_name IS 'owner/name as GitHub spells it; case-insensitive, unique per user.';
+
+--
+-- Name: COLUMN repositories.is_active; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.repositories.is_active IS 'false pauses monitoring without forgetting the repository.';
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    version character varying NOT NULL
+);
+
+--
+-- Name: sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sessions (
+    id text DEFAULT (gen_random_uuid())::text NOT NULL,
+    session_token text NOT NULL,
+    user_id text NOT NULL,
+    expires timestamp(3) with time zone NOT NULL
+);
+
+--
+-- Name: TABLE sessions; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sessions IS 'Auth.js database sessions: every signed-in request carries session_token.';
+
+--
+-- Name: COLUMN sessions.session_token; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sessions.session_token IS 'Credential: whoever holds it is signed in. Never log it.';
+
+--
+-- Name: user_profiles; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_profiles (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id text NOT NULL,
+    github_id bigint NOT NULL,
+    username public.citext NOT NULL,
+    last_active_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT user_profiles_github_id_check CHECK ((github_id > 0)),
+    CONSTRAINT user_profiles_username_check CHECK ((username OPERATOR(public.~) '^[A-Za-z0-9-]{1,39}$'::public.citext))
+);
+
+--
+-- Name: TABLE user_profiles; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.user_profiles IS 'A signed-in user''s GitHub identity in CodeFlow; at most one per Auth.js user.';
+
+--
+-- Name: COLUMN user_profiles.user_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.user_profiles.user_id IS 'The Auth.js user (users.id) this profile belongs to.';
+
+--
+-- Name: COLUMN user_profiles.github_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.user_profiles.github_id IS 'GitHub''s numeric user id; 64-bit because GitHub ids outgrow int4.';
+
+--
+-- Name: COLUMN user_profiles.username; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.user_profiles.username IS 'GitHub login; case-insensitive like GitHub (Octocat = octocat).';
+
+--
+-- Name: COLUMN user_profiles.last_active_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.user_profiles.last_active_at IS 'Last request seen, to a resolution of DB_ACTIVITY_RESOLUTION_S; drives inactive-user cleanup.';
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.users (
+    id text DEFAULT (gen_random_uuid())::text NOT NULL,
+    name text,
+    email text,
+    email_verified timestamp(3) with time zone,
+    image text
+);
+
+--
+-- Name: TABLE users; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.users IS 'Auth.js users: one row per signed-up person.';
+
+--
+-- Name: COLUMN users.email_verified; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.users.email_verified IS 'When the e-mail address was verified (Auth.js emailVerified); NULL if never.';
+
+--
+-- Name: verification_tokens; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.verification_tokens (
+    identifier text NOT NULL,
+    token text NOT NULL,
+    expires timestamp(3) with time zone NOT NULL
+);
+
+--
+-- Name: TABLE verification_tokens; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.verification_tokens IS 'Auth.js one-time tokens (e-mail sign-in links); deleted when used.';
+
+--
+-- Name: COLUMN verification_tokens.identifier; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.verification_tokens.identifier IS 'Whom the token was issued to, usually an e-mail address.';
+
+--
+-- Name: accounts accounts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.accounts
+    ADD CONSTRAINT accounts_pkey PRIMARY KEY (id);
+
+--
+-- Name: accounts accounts_provider_provider_account_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.accounts
+    ADD CONSTRAINT accounts_provider_provider_account_id_key UNIQUE (provider, provider_account_id);
+
+--
+-- Name: repositories repositories_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.repositories
+    ADD CONSTRAINT repositories_pkey PRIMARY KEY (id);
+
+--
+-- Name: repositories repositories_user_id_full_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.repositories
+    ADD CONSTRAINT repositories_user_id_full_name_key UNIQUE (user_id, full_name);
+
+--
+-- Name: repositories repositories_user_id_github_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.repositories
+    ADD CONSTRAINT repositories_user_id_github_id_key UNIQUE (user_id, github_id);
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+--
+-- Name: sessions sessions_session_token_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_session_token_key UNIQUE (session_token);
+
+--
+-- Name: user_profiles user_profiles_github_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_profiles
+    ADD CONSTRAINT user_profiles_github_id_key UNIQUE (github_id);
+
+--
+-- Name: user_profiles user_profiles_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_profiles
+    ADD CONSTRAINT user_profiles_pkey PRIMARY KEY (id);
+
+--
+-- Name: user_profiles user_profiles_user_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_profiles
+    ADD CONSTRAINT user_profiles_user_id_key UNIQUE (user_id);
+
+--
+-- Name: user_profiles user_profiles_username_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_profiles
+    ADD CONSTRAINT user_profiles_username_key UNIQUE (username);
+
+--
+-- Name: users users_email_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_email_key UNIQUE (email);
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+--
+-- Name: verification_tokens verification_tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.verification_tokens
+    ADD CONSTRAINT verification_tokens_pkey PRIMARY KEY (identifier, token);
+
+--
+-- Name: accounts_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX accounts_user_id_idx ON public.accounts USING btree (user_id);
+
+--
+-- Name: sessions_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id);
+
+--
+-- Name: user_profiles_last_active_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX user_profiles_last_active_at_idx ON public.user_profiles USING btree (last_active_at);
+
+--
+-- Name: repositories repositories_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER repositories_set_updated_at BEFORE UPDATE ON public.repositories FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: user_profiles user_profiles_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_profiles_set_updated_at BEFORE UPDATE ON public.user_profiles FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: accounts accounts_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.accounts
+    ADD CONSTRAINT accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: repositories repositories_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.repositories
+    ADD CONSTRAINT repositories_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.user_profiles(id) ON DELETE CASCADE;
+
+--
+-- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: user_profiles user_profiles_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_profiles
+    ADD CONSTRAINT user_profiles_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- PostgreSQL database dump complete
+--
+
+-- Applied migrations (dbmate)
+INSERT INTO public.schema_migrations (version) VALUES
+    ('20261128000100'),
+    ('20261128000200'),
+    ('20261128000300');

@@ -1,0 +1,59 @@
+-- name: create_user_profile(user_id, github_id, username)<!
+-- Inserts a profile for an Auth.js user; returns the new profile row.
+INSERT INTO user_profiles (user_id, github_id, username)
+VALUES (:user_id, :github_id, :username)
+RETURNING id, user_id, github_id, username, last_active_at, created_at, updated_at;
+
+-- name: get_user_profile(user_id)^
+-- Returns the profile of one Auth.js user, or no row.
+SELECT id, user_id, github_id, username, last_active_at, created_at, updated_at
+FROM user_profiles
+WHERE user_id = :user_id;
+
+-- name: get_user_profile_by_github_id(github_id)^
+-- Returns the profile with this GitHub user id, or no row.
+SELECT id, user_id, github_id, username, last_active_at, created_at, updated_at
+FROM user_profiles
+WHERE github_id = :github_id;
+
+-- name: get_user_profile_by_username(username)^
+-- Returns the profile with this GitHub login (case-insensitive), or no row.
+SELECT id, user_id, github_id, username, last_active_at, created_at, updated_at
+FROM user_profiles
+WHERE username = :username;
+
+-- name: update_user_profile_last_active(user_id, resolution)$
+-- Returns true if the user has a profile, after moving its last_active_at to now
+-- when it is older than resolution; false if there is no profile. Skipping fresh
+-- rows keeps the per-request call from writing a row version on every request.
+WITH touched AS (
+    UPDATE user_profiles
+    SET last_active_at = now()
+    WHERE user_id = :user_id
+      AND last_active_at < now() - :resolution::interval
+    RETURNING id
+)
+SELECT EXISTS (SELECT FROM touched)
+    OR EXISTS (SELECT FROM user_profiles WHERE user_id = :user_id);
+
+-- name: delete_inactive_user_profiles(cutoff, batch_size)$
+-- Deletes at most batch_size profiles last active before cutoff (their repositories
+-- cascade); returns how many it deleted. Rows locked by a concurrent writer are
+-- skipped, not waited for.
+WITH doomed AS (
+    SELECT id
+    FROM user_profiles
+    WHERE last_active_at < :cutoff
+    ORDER BY last_active_at
+    LIMIT :batch_size
+    FOR UPDATE SKIP LOCKED
+), deleted AS (
+    DELETE FROM user_profiles
+    WHERE id IN (SELECT id FROM doomed)
+    RETURNING id
+)
+SELECT count(*) FROM deleted;
+
+-- name: count_user_profiles()$
+-- Returns the number of profiles.
+SELECT count(*) FROM user_profiles;
