@@ -1,0 +1,86 @@
+# Every developer command. Each target is a thin call to the `codeflow-db` CLI or a
+# tool in .venv, so the same thing works without make. `make help` lists them.
+# The first target that needs the environment creates it (.venv, package + dev extras).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CLI := $(BIN)/codeflow-db
+STAMP := $(VENV)/.installed-stamp
+STEPS ?= 1
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev db-up db-down migrate migrate-deploy rollback migrate-status new-migration \
+        schema schema-check seed reset psql studio status test test-unit test-integration lint check
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv with the package and its dev tools
+
+dev: $(STAMP) ## bring up the dev database, migrate, seed, print status
+	$(CLI) dev
+
+db-up: $(STAMP) ## start the local database (embedded, or Docker where it runs)
+	$(CLI) db-up
+
+db-down: $(STAMP) ## stop the local database servers (data is kept)
+	$(CLI) db-down
+
+migrate: $(STAMP) ## apply pending migrations, refresh db/schema.sql
+	$(CLI) migrate
+
+migrate-deploy: $(STAMP) ## production: wait for DATABASE_URL, migrate, no dump
+	$(CLI) migrate-deploy
+
+rollback: $(STAMP) ## roll back STEPS migrations (default 1); local databases only
+	$(CLI) rollback --steps $(STEPS)
+
+migrate-status: $(STAMP) ## applied and pending migrations (exit 1 if pending)
+	$(CLI) migrate-status
+
+new-migration: $(STAMP) ## new migration file: make new-migration NAME=add_things
+	@test -n "$(NAME)" || { echo "usage: make new-migration NAME=lower_snake_case"; exit 2; }
+	$(CLI) new-migration $(NAME)
+
+schema: $(STAMP) ## rewrite db/schema.sql from the migrated dev database
+	$(CLI) schema
+
+seed: $(STAMP) ## load development fixtures (idempotent)
+	$(CLI) seed
+
+reset: $(STAMP) ## drop, create, migrate and seed the dev database
+	$(CLI) reset
+
+psql: $(STAMP) ## psql on the dev database
+	$(CLI) psql
+
+studio: $(STAMP) ## browse/edit the dev database (pgcli)
+	$(CLI) studio
+
+status: $(STAMP) ## where the dev database stands
+	$(CLI) status
+
+test: $(STAMP) ## the whole test suite (unit + integration)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## tests that need no database
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+test-integration: $(STAMP) ## tests on a real, migrated PostgreSQL
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff, mypy --strict, docker-compose.yml validation
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/docker-compose -f docker-compose.yml config -q
+
+check: lint test ## everything CI runs
