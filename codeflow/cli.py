@@ -19,15 +19,25 @@ import asyncpg
 
 from codeflow import localdb, migrate
 from codeflow.errors import CodeflowError
+from codeflow.paths import SCHEMA_FILE
 from codeflow.settings import load_settings, redact_url, url_problem
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
-_COMMANDS: dict[str, tuple[Command, str]] = {}
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+_COMMANDS: dict[str, tuple[Command, str, tuple[Argument, ...]]] = {}
+FORCE: Argument = (("--force",), {"action": "store_true", "help": "allow a non-local database"})
 
 
-def command(name: str, help_text: str) -> Callable[[Command], Command]:
+def arg(*flags: str, **options: Any) -> Argument:
+    """An argparse argument of a command, as `add_argument(*flags, **options)` takes it."""
+    return flags, options
+
+
+def command(name: str, help_text: str, *arguments: Argument) -> Callable[[Command], Command]:
+    """Register an async subcommand; it returns the process exit status."""
+
     def register(function: Command) -> Command:
-        _COMMANDS[name] = (function, help_text)
+        _COMMANDS[name] = (function, help_text, arguments)
         return function
 
     return register
@@ -70,14 +80,18 @@ async def db_down(args: argparse.Namespace) -> int:
 async def migrate_dev(args: argparse.Namespace) -> int:
     target = _target(args)
     await migrate.ensure_database(target.url)
-    outcome = await migrate.migrate(target.url, dump_to=None if args.test else migrate.SCHEMA_FILE)
+    outcome = await migrate.migrate(target.url, dump_to=None if args.test else SCHEMA_FILE)
     say(outcome.output or "no pending migrations")
     if outcome.schema_written:
         say(f"schema written to {outcome.schema_written}")
     return 0
 
 
-@command("migrate-deploy", "production: wait for DATABASE_URL's server, apply migrations, no dump")
+@command(
+    "migrate-deploy",
+    "production: wait for DATABASE_URL's server, apply migrations, no dump",
+    arg("--wait", type=float, default=60.0, help="seconds to wait for the server"),
+)
 async def migrate_deploy(args: argparse.Namespace) -> int:
     url = load_settings().database_url.get_secret_value()
     outcome = await migrate.migrate(url, wait_s=args.wait)
@@ -85,12 +99,16 @@ async def migrate_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("rollback", "roll back the newest migration (or --steps N); local databases only")
+@command(
+    "rollback",
+    "roll back the newest migration (or --steps N); local databases only",
+    arg("--steps", type=int, default=1),
+    FORCE,
+)
 async def rollback(args: argparse.Namespace) -> int:
     target = _target(args)
     _refuse_unless_local(target.url, args, "roll back")
-    outcome = await migrate.rollback(target.url, steps=args.steps,
-                                     dump_to=None if args.test else migrate.SCHEMA_FILE)
+    outcome = await migrate.rollback(target.url, steps=args.steps, dump_to=None if args.test else SCHEMA_FILE)
     say(outcome.output)
     return 0
 
@@ -103,25 +121,29 @@ async def migrate_status(args: argparse.Namespace) -> int:
     return 1 if pending else 0
 
 
-@command("new-migration", "create db/migrations/<timestamp>_<name>.sql")
+@command("new-migration", "create db/migrations/<timestamp>_<name>.sql", arg("name"))
 async def new_migration(args: argparse.Namespace) -> int:
     say(migrate.new_migration(args.name))
     return 0
 
 
-@command("schema", "write db/schema.sql from the migrated dev database (--check: fail if stale)")
+@command(
+    "schema",
+    "write db/schema.sql from the migrated dev database (--check: fail if stale)",
+    arg("--check", action="store_true"),
+)
 async def schema(args: argparse.Namespace) -> int:
     target = _target(args)
     fresh = await migrate.schema_text(target.url)
     if args.check:
-        committed = migrate.SCHEMA_FILE.read_text() if migrate.SCHEMA_FILE.exists() else ""
+        committed = SCHEMA_FILE.read_text() if SCHEMA_FILE.exists() else ""
         if committed != fresh:
-            say(f"{migrate.SCHEMA_FILE} is stale: run `make schema` (or `make migrate`) and commit it")
+            say(f"{SCHEMA_FILE} is stale: run `make schema` (or `make migrate`) and commit it")
             return 1
-        say(f"{migrate.SCHEMA_FILE} is current")
+        say(f"{SCHEMA_FILE} is current")
         return 0
-    migrate.SCHEMA_FILE.write_text(fresh)
-    say(f"schema written to {migrate.SCHEMA_FILE}")
+    SCHEMA_FILE.write_text(fresh)
+    say(f"schema written to {SCHEMA_FILE}")
     return 0
 
 
@@ -135,7 +157,7 @@ async def seed(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("reset", "drop and recreate the local database, migrate and seed")
+@command("reset", "drop and recreate the local database, migrate and seed", FORCE)
 async def reset(args: argparse.Namespace) -> int:
     target = _target(args)
     _refuse_unless_local(target.url, args, "reset")
@@ -164,7 +186,11 @@ async def dev(args: argparse.Namespace) -> int:
     return await status(args)
 
 
-@command("url", "print the selected database URL (password hidden unless --reveal)")
+@command(
+    "url",
+    "print the selected database URL (password hidden unless --reveal)",
+    arg("--reveal", action="store_true"),
+)
 async def url(args: argparse.Namespace) -> int:
     target = _target(args)
     await migrate.ensure_database(target.url)
@@ -192,27 +218,17 @@ def _interactive(argv: list[str]) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="codeflow-db", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (_, help_text) in _COMMANDS.items():
+    for name, (_, help_text, arguments) in _COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--test", action="store_true", help="use the test database instead of dev")
-        if name in ("rollback", "reset"):
-            sub.add_argument("--force", action="store_true", help="allow a non-local database")
-        if name == "rollback":
-            sub.add_argument("--steps", type=int, default=1)
-        if name == "new-migration":
-            sub.add_argument("name")
-        if name == "schema":
-            sub.add_argument("--check", action="store_true")
-        if name == "migrate-deploy":
-            sub.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the server")
-        if name == "url":
-            sub.add_argument("--reveal", action="store_true")
+        for flags, options in arguments:
+            sub.add_argument(*flags, **options)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    function, _ = _COMMANDS[args.command]
+    function = _COMMANDS[args.command][0]
     try:
         return asyncio.run(function(args))
     except (CodeflowError, asyncpg.PostgresError, OSError, subprocess.CalledProcessError) as exc:

@@ -111,18 +111,19 @@ def translate(exc: BaseException, *, query: str) -> CodeflowError:
         if isinstance(exc, asyncpg.UniqueViolationError):
             return AlreadyExists(meaning or f"{query}: duplicate ({constraint})", constraint=constraint)
         if isinstance(exc, asyncpg.ForeignKeyViolationError):
-            return ReferencedRowMissing(meaning or f"{query}: referenced row missing ({constraint})",
-                                        constraint=constraint)
-        if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.NotNullViolationError,
-                            asyncpg.DataError)):
-            return InvalidInput(f"{query}: {exc.__class__.__name__}: {_first_line(exc)}",
-                                constraint=constraint)
+            return ReferencedRowMissing(
+                meaning or f"{query}: referenced row missing ({constraint})", constraint=constraint
+            )
+        if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.NotNullViolationError, asyncpg.DataError)):
+            return InvalidInput(
+                f"{query}: {exc.__class__.__name__}: {_first_line(exc)}", constraint=constraint
+            )
     if isinstance(exc, (asyncio.TimeoutError, asyncpg.QueryCanceledError)):
         return QueryTimeout(f"{query}: timed out: {exc.__class__.__name__}: {_first_line(exc)}")
-    if isinstance(exc, _UNAVAILABLE) or (
-        isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)
-    ):
-        return DatabaseUnavailable(f"{query}: database unavailable: {exc.__class__.__name__}: {_first_line(exc)}")
+    if isinstance(exc, _UNAVAILABLE) or (isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)):
+        return DatabaseUnavailable(
+            f"{query}: database unavailable: {exc.__class__.__name__}: {_first_line(exc)}"
+        )
     sqlstate = getattr(exc, "sqlstate", None)
     return QueryFailed(f"{query}: {exc.__class__.__name__}: {_first_line(exc)}", sqlstate=sqlstate)
 

@@ -11,7 +11,7 @@ from codeflow.errors import CodeflowError, translate
 from codeflow.models import HealthReport
 from codeflow.paths import MIGRATIONS_DIR
 from codeflow.queries import run
-from codeflow.service import all_queries
+from codeflow.store import all_queries
 
 
 async def check_database_connection(pool: asyncpg.Pool, *, timeout: float = 5.0) -> bool:

@@ -193,12 +193,23 @@ class EmbeddedPostgres:
             self._check_traversable()
         self.data.mkdir(mode=0o700, exist_ok=True)
         self._give_to_server_user(self.root, self.data)
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "--encoding=UTF8", "--no-locale", "--no-instructions")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-instructions",
+        )
         with (self.data / "postgresql.conf").open("a") as conf:
             # A disposable development server: durability traded for speed.
-            conf.write("\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                       "max_connections = 200\ntimezone = 'UTC'\n")
+            conf.write(
+                "\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                "max_connections = 200\ntimezone = 'UTC'\n"
+            )
 
     def _check_traversable(self) -> None:
         """As root the server runs as `nobody`, which must reach `.pgdata` and the binaries."""
@@ -226,8 +237,9 @@ class EmbeddedPostgres:
         user = "nobody" if os.geteuid() == 0 else None
         # pg_ctl start leaves the server holding stdout: send it to a file, not a pipe.
         with open(os.devnull, "w") as sink:
-            result = subprocess.run(list(command), user=user, stdout=sink, stderr=subprocess.PIPE,
-                                    text=True, check=False, cwd="/")
+            result = subprocess.run(
+                list(command), user=user, stdout=sink, stderr=subprocess.PIPE, text=True, check=False, cwd="/"
+            )
         if check and result.returncode != 0:
             raise ConfigurationError(f"{Path(command[0]).name} failed: {result.stderr.strip()}")
         return result

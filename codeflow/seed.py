@@ -15,8 +15,9 @@ async def seed_database(url: str, *, path: Path = SEED_FILE) -> dict[str, int]:
     try:
         async with connection.transaction():
             await connection.execute(path.read_text())
-        return {table: await connection.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
-                for table in seeded_tables(path)}
+        return {
+            table: await connection.fetchval(f"SELECT count(*) FROM {table}") for table in seeded_tables(path)
+        }
     finally:
         await connection.close()
 

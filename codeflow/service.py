@@ -6,31 +6,24 @@ that `repositories.user_id` points at the profile stays inside the SQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
-from functools import cache
-from typing import Annotated, Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from pydantic import Field, TypeAdapter, ValidationError
 
-from codeflow.errors import InvalidInput, NotFound, translate
+from codeflow.errors import InvalidInput, NotFound
 from codeflow.models import (
+    GithubId,
     NewUserProfile,
     Repository,
     RepositoryCounts,
-    GithubId,
     RepositoryData,
     UserId,
     UserProfile,
 )
-from codeflow.queries import Query, load_queries, run
 from codeflow.settings import Settings
-
-Executor = asyncpg.Pool | asyncpg.Connection
-T = TypeVar("T")
+from codeflow.store import Executor, Store, found, invalid, setting, text, validated
 
 _USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
 _GITHUB_ID: TypeAdapter[int] = TypeAdapter(GithubId)
@@ -39,91 +32,12 @@ _DAYS: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=0)])
 _BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 
 
-@cache
-def all_queries() -> dict[str, Query]:
-    """The named queries, loaded once per process."""
-    return load_queries()
-
-
-def validated(adapter: TypeAdapter[T], value: object, what: str) -> T:
-    """`value` checked by `adapter`, or `InvalidInput` naming `what`."""
-    try:
-        return adapter.validate_python(value)
-    except ValidationError as exc:
-        raise invalid(exc, what) from None
-
-
-def invalid(exc: ValidationError, what: str = "") -> InvalidInput:
-    """`InvalidInput` summarising a pydantic error, without echoing the input."""
-    reasons = "; ".join(
-        ".".join([what] * bool(what) + [str(part) for part in error["loc"]]) + f": {error['msg']}"
-        for error in exc.errors(include_url=False, include_input=False)
-    )
-    return InvalidInput(reasons)
-
-
-class DatabaseService:
+class DatabaseService(Store):
     """CodeFlow's data operations over a pool (or, inside `transaction()`, one connection)."""
 
     def __init__(self, pool: Executor, *, settings: Settings | None = None) -> None:
-        self._db = pool
-        self._settings = settings
-        self._queries = all_queries()
-        defaults = Settings.model_fields
-        self._slow_ms: float = (
-            settings.db_slow_query_ms if settings else defaults["db_slow_query_ms"].default
-        )
-        self._activity_resolution = timedelta(
-            seconds=settings.db_activity_resolution_s
-            if settings
-            else defaults["db_activity_resolution_s"].default
-        )
-
-    async def _run(self, query_name: str, /, **values: Any) -> Any:
-        query = self._queries[query_name]
-        return await run(self._db, query, query.args(values), slow_ms=self._slow_ms)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[DatabaseService]:
-        """A service whose calls share one connection and commit or roll back together.
-
-        Nested use opens a savepoint. An exception inside the block rolls back and
-        propagates unchanged.
-        """
-        if isinstance(self._db, asyncpg.Connection):
-            async with self._transaction_on(self._db) as service:
-                yield service
-            return
-        try:
-            connection_cm = self._db.acquire()
-            connection = await connection_cm.__aenter__()
-        except Exception as exc:  # noqa: BLE001
-            raise translate(exc, query="acquire") from exc
-        try:
-            async with self._transaction_on(connection) as service:
-                yield service
-        finally:
-            await connection_cm.__aexit__(None, None, None)
-
-    @asynccontextmanager
-    async def _transaction_on(self, connection: asyncpg.Connection) -> AsyncIterator[DatabaseService]:
-        transaction = connection.transaction()
-        try:
-            await transaction.start()
-        except Exception as exc:  # noqa: BLE001
-            raise translate(exc, query="begin") from exc
-        try:
-            yield DatabaseService(connection, settings=self._settings)
-        except BaseException:
-            try:
-                await transaction.rollback()
-            except Exception:  # noqa: BLE001 - the original error matters more
-                pass
-            raise
-        try:
-            await transaction.commit()
-        except Exception as exc:  # noqa: BLE001
-            raise translate(exc, query="commit") from exc
+        super().__init__(pool, settings=settings)
+        self._activity_resolution = timedelta(seconds=setting(settings, "db_activity_resolution_s"))
 
     # --- user profiles -------------------------------------------------------------
 
@@ -143,17 +57,17 @@ class DatabaseService:
     async def get_user_profile(self, user_id: str) -> UserProfile:
         """The profile of an Auth.js user; `NotFound` if it has none."""
         row = await self._run("get_user_profile", user_id=validated(_USER_ID, user_id, "user_id"))
-        return UserProfile.from_row(_found(row, "user profile"))
+        return UserProfile.from_row(found(row, "user profile"))
 
     async def get_user_profile_by_github_id(self, github_id: int) -> UserProfile:
         """The profile with this GitHub user id; `NotFound` if none."""
         row = await self._run("get_user_profile_by_github_id", github_id=_github_id(github_id))
-        return UserProfile.from_row(_found(row, "user profile"))
+        return UserProfile.from_row(found(row, "user profile"))
 
     async def get_user_profile_by_username(self, username: str) -> UserProfile:
         """The profile with this GitHub login, in any case; `NotFound` if none."""
-        row = await self._run("get_user_profile_by_username", username=_text(username, "username"))
-        return UserProfile.from_row(_found(row, "user profile"))
+        row = await self._run("get_user_profile_by_username", username=text(username, "username"))
+        return UserProfile.from_row(found(row, "user profile"))
 
     async def update_user_last_active(self, user_id: str) -> None:
         """Record activity now. Writes at most once per `DB_ACTIVITY_RESOLUTION_S`;
@@ -178,7 +92,7 @@ class DatabaseService:
         """
         days = validated(_DAYS, days_inactive, "days_inactive")
         batch = validated(_BATCH, batch_size, "batch_size")
-        cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+        cutoff = datetime.now(UTC) - timedelta(days=days)
         total = 0
         while True:
             deleted = int(await self._run("delete_inactive_user_profiles", cutoff=cutoff, batch_size=batch))
@@ -209,12 +123,12 @@ class DatabaseService:
         row = await self._run(
             "create_repository", user_id=validated(_USER_ID, user_id, "user_id"), **data.model_dump()
         )
-        return Repository.from_row(_found(row, "user profile"))
+        return Repository.from_row(found(row, "user profile"))
 
     async def get_repository(self, repository_id: UUID | str) -> Repository:
         """One repository by id; `NotFound` if none."""
         row = await self._run("get_repository", repository_id=_uuid(repository_id))
-        return Repository.from_row(_found(row, "repository"))
+        return Repository.from_row(found(row, "repository"))
 
     async def get_repository_by_github_id(self, user_id: str, github_id: int) -> Repository:
         """The user's repository with this GitHub id; `NotFound` if none."""
@@ -223,39 +137,33 @@ class DatabaseService:
             user_id=validated(_USER_ID, user_id, "user_id"),
             github_id=_github_id(github_id),
         )
-        return Repository.from_row(_found(row, "repository"))
+        return Repository.from_row(found(row, "repository"))
 
     async def get_repository_by_full_name(self, user_id: str, full_name: str) -> Repository:
         """The user's repository called `owner/name` (any case); `NotFound` if none."""
         row = await self._run(
             "get_repository_by_full_name",
             user_id=validated(_USER_ID, user_id, "user_id"),
-            full_name=_text(full_name, "full_name"),
+            full_name=text(full_name, "full_name"),
         )
-        return Repository.from_row(_found(row, "repository"))
+        return Repository.from_row(found(row, "repository"))
 
     async def count_user_repositories(self, user_id: str) -> RepositoryCounts:
         """How many repositories the user monitors, and how many are active;
         `NotFound` if the user has no profile."""
         row = await self._run("count_user_repositories", user_id=validated(_USER_ID, user_id, "user_id"))
-        return RepositoryCounts.from_row(_found(row, "user profile"))
+        return RepositoryCounts.from_row(found(row, "user profile"))
 
     async def update_repository(self, repository_id: UUID | str, *, is_active: bool) -> Repository:
         """Pause or resume monitoring; `NotFound` if there is no such repository."""
         if not isinstance(is_active, bool):
             raise InvalidInput("is_active must be a bool")
         row = await self._run("update_repository", repository_id=_uuid(repository_id), is_active=is_active)
-        return Repository.from_row(_found(row, "repository"))
+        return Repository.from_row(found(row, "repository"))
 
     async def delete_repository(self, repository_id: UUID | str) -> None:
         """Stop monitoring and forget a repository; `NotFound` if there is none."""
-        _found(await self._run("delete_repository", repository_id=_uuid(repository_id)), "repository")
-
-
-def _found(row: T | None, what: str) -> T:
-    if row is None:
-        raise NotFound(f"{what} not found")
-    return row
+        found(await self._run("delete_repository", repository_id=_uuid(repository_id)), "repository")
 
 
 def _uuid(value: object) -> UUID:
@@ -264,9 +172,3 @@ def _uuid(value: object) -> UUID:
 
 def _github_id(value: object) -> int:
     return validated(_GITHUB_ID, value, "github_id")
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or "\x00" in value:
-        raise InvalidInput(f"{what} must be a string without NUL characters")
-    return value

@@ -14,8 +14,9 @@ async def describe(target: localdb.Target) -> tuple[str, bool]:
     try:
         from codeflow.pool import create_pool  # noqa: PLC0415
 
-        pool = await create_pool(load_settings(database_url=target.url, db_pool_min_size=1,
-                                               db_pool_max_size=1))
+        pool = await create_pool(
+            load_settings(database_url=target.url, db_pool_min_size=1, db_pool_max_size=1)
+        )
     except CodeflowError as exc:
         lines.append(f"health    DOWN: {exc}")
         return "\n".join(lines), False
@@ -23,15 +24,20 @@ async def describe(target: localdb.Target) -> tuple[str, bool]:
         report = await health_report(pool)
         lines.append(
             f"health    {'ok' if report.ok else 'DOWN'}  server {report.server_version}  "
-            f"round trip {report.latency_ms} ms" if report.ok else f"health    DOWN: {report.error}"
+            f"round trip {report.latency_ms} ms"
+            if report.ok
+            else f"health    DOWN: {report.error}"
         )
-        lines.append(f"migrations  {report.applied_migrations} applied, "
-                     f"{len(report.pending_migrations)} pending {report.pending_migrations or ''}".rstrip())
+        lines.append(
+            f"migrations  {report.applied_migrations} applied, "
+            f"{len(report.pending_migrations)} pending {report.pending_migrations or ''}".rstrip()
+        )
         tables = await pool.fetch(
             "SELECT relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY relname")
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY relname"
+        )
         for row in tables:
-            rows = await pool.fetchval(f'SELECT count(*) FROM "{row["table"]}"')  # noqa: S608
+            rows = await pool.fetchval(f'SELECT count(*) FROM "{row["table"]}"')
             lines.append(f"  {row['table']:<24}{rows:>8} rows")
         healthy = report.ok and not report.pending_migrations
     finally:

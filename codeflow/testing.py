@@ -27,6 +27,7 @@ from codeflow import localdb, migrate
 from codeflow.pool import create_pool
 from codeflow.service import DatabaseService
 from codeflow.settings import Settings, load_settings
+from codeflow.store import Connection
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +83,6 @@ async def codeflow_service(codeflow_pool: asyncpg.Pool, codeflow_settings: Setti
 
 
 @pytest.fixture
-async def codeflow_connection(codeflow_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+async def codeflow_connection(codeflow_pool: asyncpg.Pool) -> AsyncIterator[Connection]:
     async with codeflow_pool.acquire() as connection:
         yield connection

@@ -24,9 +24,13 @@ def make_user(codeflow_pool: asyncpg.Pool) -> Callable[..., Awaitable[str]]:
     """Insert an Auth.js user (as the front end would) and return its id."""
 
     async def make(user_id: str | None = None, *, email: str | None = None) -> str:
-        return str(await codeflow_pool.fetchval(
-            "INSERT INTO users (id, email) VALUES (coalesce($1, gen_random_uuid()::text), $2) RETURNING id",
-            user_id, email,
-        ))
+        return str(
+            await codeflow_pool.fetchval(
+                "INSERT INTO users (id, email)"
+                " VALUES (coalesce($1, gen_random_uuid()::text), $2) RETURNING id",
+                user_id,
+                email,
+            )
+        )
 
     return make

@@ -16,7 +16,7 @@ MakeUser = Callable[..., Awaitable[str]]
 
 def repo(github_id: int = 1296269, full_name: str = "octocat/Hello-World", **extra: object) -> RepositoryData:
     owner, name = full_name.split("/")
-    return RepositoryData(github_id=github_id, name=name, full_name=full_name, owner=owner, **extra)  # type: ignore[arg-type]
+    return RepositoryData(github_id=github_id, name=name, full_name=full_name, owner=owner, **extra)
 
 
 @pytest.fixture
@@ -37,7 +37,9 @@ async def test_add_and_read_back_by_every_key(codeflow_service: DatabaseService,
     assert await codeflow_service.get_user_repositories(user_id) == [added]
 
 
-async def test_listing_is_ordered_and_filters_inactive(codeflow_service: DatabaseService, user_id: str) -> None:
+async def test_listing_is_ordered_and_filters_inactive(
+    codeflow_service: DatabaseService, user_id: str
+) -> None:
     b = await codeflow_service.add_repository(user_id, repo(2, "octocat/b"))
     a = await codeflow_service.add_repository(user_id, repo(1, "octocat/a", is_active=False))
     assert await codeflow_service.get_user_repositories(user_id) == [a, b]
@@ -114,7 +116,9 @@ async def test_update_and_delete(codeflow_service: DatabaseService, user_id: str
 
 
 @pytest.mark.parametrize("bad_id", ["not-a-uuid", "", 42])
-async def test_malformed_repository_ids_are_invalid_input(codeflow_service: DatabaseService, bad_id: object) -> None:
+async def test_malformed_repository_ids_are_invalid_input(
+    codeflow_service: DatabaseService, bad_id: object
+) -> None:
     with pytest.raises(InvalidInput):
         await codeflow_service.get_repository(bad_id)  # type: ignore[arg-type]
 
@@ -126,12 +130,17 @@ def test_repository_data_rejects_inconsistent_names() -> None:
         RepositoryData(github_id=-1, name="a", full_name="b/a", owner="b")
 
 
-async def test_check_constraints_back_the_models(codeflow_connection: asyncpg.Connection, user_id: str) -> None:
+async def test_check_constraints_back_the_models(
+    codeflow_connection: asyncpg.Connection, user_id: str
+) -> None:
     """Writers that bypass the service still cannot store a malformed repository."""
-    profile_id = await codeflow_connection.fetchval("SELECT id FROM user_profiles WHERE user_id = $1", user_id)
+    profile_id = await codeflow_connection.fetchval(
+        "SELECT id FROM user_profiles WHERE user_id = $1", user_id
+    )
     with pytest.raises(asyncpg.CheckViolationError):
         await codeflow_connection.execute(
-            "INSERT INTO repositories (user_id, github_id, name, full_name, owner) VALUES ($1, 1, 'a', 'x/b', 'x')",
+            "INSERT INTO repositories (user_id, github_id, name, full_name, owner)"
+            " VALUES ($1, 1, 'a', 'x/b', 'x')",
             profile_id,
         )
 

@@ -21,9 +21,13 @@ from codeflow import (
 MakeUser = Callable[..., Awaitable[str]]
 
 
-async def test_create_and_get_profile_round_trips(codeflow_service: DatabaseService, make_user: MakeUser) -> None:
+async def test_create_and_get_profile_round_trips(
+    codeflow_service: DatabaseService, make_user: MakeUser
+) -> None:
     user_id = await make_user()
-    created = await codeflow_service.create_user_profile(user_id=user_id, github_id=583231, username="Octocat")
+    created = await codeflow_service.create_user_profile(
+        user_id=user_id, github_id=583231, username="Octocat"
+    )
     assert created.user_id == user_id
     assert created.github_id == 583231
     assert created.username == "Octocat"
@@ -58,7 +62,9 @@ async def test_duplicate_profiles_are_refused_by_constraint(
     assert caught.value.constraint == constraint
 
 
-async def test_second_profile_for_one_user_is_refused(codeflow_service: DatabaseService, make_user: MakeUser) -> None:
+async def test_second_profile_for_one_user_is_refused(
+    codeflow_service: DatabaseService, make_user: MakeUser
+) -> None:
     user_id = await make_user()
     await codeflow_service.create_user_profile(user_id=user_id, github_id=1, username="a")
     with pytest.raises(AlreadyExists) as caught:
@@ -106,7 +112,10 @@ async def test_concurrent_creation_of_one_profile_has_one_winner(
 ) -> None:
     user_id = await make_user()
     results = await asyncio.gather(
-        *(codeflow_service.create_user_profile(user_id=user_id, github_id=7, username="racer") for _ in range(8)),
+        *(
+            codeflow_service.create_user_profile(user_id=user_id, github_id=7, username="racer")
+            for _ in range(8)
+        ),
         return_exceptions=True,
     )
     assert sum(not isinstance(result, BaseException) for result in results) == 1
@@ -138,9 +147,13 @@ async def test_updated_at_is_maintained_by_the_database(
     await codeflow_connection.execute(
         "UPDATE user_profiles SET updated_at = '2000-01-01Z' WHERE user_id = $1", user_id
     )
-    stale = await codeflow_connection.fetchval("SELECT updated_at FROM user_profiles WHERE user_id = $1", user_id)
+    stale = await codeflow_connection.fetchval(
+        "SELECT updated_at FROM user_profiles WHERE user_id = $1", user_id
+    )
     assert stale.year > 2000, "the trigger overrides whatever a writer sets"
-    await codeflow_connection.execute("UPDATE user_profiles SET username = 'after' WHERE user_id = $1", user_id)
+    await codeflow_connection.execute(
+        "UPDATE user_profiles SET username = 'after' WHERE user_id = $1", user_id
+    )
     assert (await codeflow_service.get_user_profile(user_id)).updated_at >= stale
 
 
@@ -155,7 +168,8 @@ async def test_cleanup_removes_inactive_profiles_and_their_repositories_in_batch
             user_id, RepositoryData(github_id=number, name="r", full_name=f"o{number}/r", owner=f"o{number}")
         )
     await codeflow_connection.execute(
-        "UPDATE user_profiles SET last_active_at = now() - interval '31 days' WHERE user_id = ANY($1)", stale_users
+        "UPDATE user_profiles SET last_active_at = now() - interval '31 days' WHERE user_id = ANY($1)",
+        stale_users,
     )
     assert await codeflow_service.cleanup_inactive_users(30, batch_size=3) == 7
     assert await codeflow_service.count_user_profiles() == 1
@@ -176,7 +190,9 @@ async def test_deleting_the_auth_user_cascades_to_profile_and_repositories(
 ) -> None:
     user_id = await make_user()
     await codeflow_service.create_user_profile(user_id=user_id, github_id=1, username="a")
-    await codeflow_service.add_repository(user_id, RepositoryData(github_id=1, name="r", full_name="o/r", owner="o"))
+    await codeflow_service.add_repository(
+        user_id, RepositoryData(github_id=1, name="r", full_name="o/r", owner="o")
+    )
     await codeflow_connection.execute("DELETE FROM users WHERE id = $1", user_id)
     assert await codeflow_connection.fetchval("SELECT count(*) FROM user_profiles") == 0
     assert await codeflow_connection.fetchval("SELECT count(*) FROM repositories") == 0

@@ -1,0 +1,120 @@
+"""`Store`: the base of the package's typed stores, and their input checks.
+
+A store runs named queries (codeflow.queries) on a pool, or inside `transaction()`
+on one connection, so several calls commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from typing import Any, Self, TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from pydantic import TypeAdapter, ValidationError
+
+from codeflow.errors import InvalidInput, NotFound, translate
+from codeflow.queries import Query, load_queries, run
+from codeflow.settings import Settings
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+Executor = asyncpg.Pool | Connection
+T = TypeVar("T")
+
+
+@cache
+def all_queries() -> dict[str, Query]:
+    """The named queries, loaded once per process."""
+    return load_queries()
+
+
+def setting(settings: Settings | None, name: str) -> Any:
+    """`settings.<name>`, or its documented default when no settings were given."""
+    return getattr(settings, name) if settings else Settings.model_fields[name].default
+
+
+class Store:
+    """Runs the named queries over a pool (or, inside `transaction()`, one connection)."""
+
+    def __init__(self, pool: Executor, *, settings: Settings | None = None) -> None:
+        self._db = pool
+        self._settings = settings
+        self._queries = all_queries()
+        self._slow_ms: float = setting(settings, "db_slow_query_ms")
+
+    async def _run(self, query_name: str, /, **values: Any) -> Any:
+        query = self._queries[query_name]
+        return await run(self._db, query, query.args(values), slow_ms=self._slow_ms)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Self]:
+        """A store of the same kind whose calls share one connection and commit or roll
+        back together. Nested use opens a savepoint. An exception inside the block
+        rolls back and propagates unchanged.
+        """
+        if not isinstance(self._db, asyncpg.Pool):
+            async with self._transaction_on(self._db) as store:
+                yield store
+            return
+        try:
+            connection_cm = self._db.acquire()
+            connection = await connection_cm.__aenter__()
+        except Exception as exc:
+            raise translate(exc, query="acquire") from exc
+        try:
+            async with self._transaction_on(connection) as store:
+                yield store
+        finally:
+            await connection_cm.__aexit__(None, None, None)
+
+    @asynccontextmanager
+    async def _transaction_on(self, connection: Connection) -> AsyncIterator[Self]:
+        transaction = connection.transaction()
+        try:
+            await transaction.start()
+        except Exception as exc:
+            raise translate(exc, query="begin") from exc
+        try:
+            yield type(self)(connection, settings=self._settings)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original error matters more
+                await transaction.rollback()
+            raise
+        try:
+            await transaction.commit()
+        except Exception as exc:
+            raise translate(exc, query="commit") from exc
+
+
+def validated(adapter: TypeAdapter[T], value: object, what: str) -> T:
+    """`value` checked by `adapter`, or `InvalidInput` naming `what`."""
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        raise invalid(exc, what) from None
+
+
+def invalid(exc: ValidationError, what: str = "") -> InvalidInput:
+    """`InvalidInput` summarising a pydantic error, without echoing the input."""
+    reasons = "; ".join(
+        ".".join([what] * bool(what) + [str(part) for part in error["loc"]]) + f": {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    )
+    return InvalidInput(reasons)
+
+
+def found(row: T | None, what: str) -> T:
+    """`row`, or `NotFound` naming `what` when the query returned none."""
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
+
+
+def text(value: object, what: str) -> str:
+    """A str PostgreSQL can store (no NUL), or `InvalidInput`."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise InvalidInput(f"{what} must be a string without NUL characters")
+    return value
