@@ -1,0 +1,138 @@
+"""DatabaseService logic with the database replaced by a recording fake.
+
+What runs against PostgreSQL is covered by tests/integration; here: which query a
+method picks, with which arguments, and what it makes of the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from codeflow import DatabaseService, InvalidInput, NotFound, RepositoryData
+from codeflow.store import all_queries
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class FakeExecutor:
+    """Answers fetch/fetchrow/fetchval/execute with queued results; records the SQL and args."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def _answer(self, sql: str, *args: Any) -> Any:
+        self.calls.append((sql, args))
+        return self.answers.pop(0)
+
+    fetch = fetchrow = fetchval = execute = _answer
+
+    def query_names(self) -> list[str]:
+        by_sql = {query.sql: name for name, query in all_queries().items()}
+        return [by_sql[sql] for sql, _ in self.calls]
+
+
+def service(*answers: Any) -> tuple[DatabaseService, FakeExecutor]:
+    fake = FakeExecutor(*answers)
+    return DatabaseService(fake), fake  # type: ignore[arg-type]
+
+
+def profile_row(**overrides: Any) -> dict[str, Any]:
+    row = {
+        "id": uuid.uuid4(),
+        "user_id": "u1",
+        "github_id": 1,
+        "username": "octocat",
+        "last_active_at": NOW,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return row | overrides
+
+
+async def test_get_user_profile_maps_no_row_to_not_found() -> None:
+    svc, fake = service(None)
+    with pytest.raises(NotFound, match="user profile"):
+        await svc.get_user_profile("u1")
+    assert fake.query_names() == ["get_user_profile"]
+    assert fake.calls[0][1] == ("u1",)
+
+
+async def test_rows_become_models_with_aware_datetimes() -> None:
+    svc, _ = service(profile_row())
+    profile = await svc.get_user_profile("u1")
+    assert profile.username == "octocat" and profile.created_at.tzinfo is not None
+
+
+async def test_naive_datetimes_from_a_row_are_refused() -> None:
+    svc, _ = service(profile_row(created_at=NOW.replace(tzinfo=None)))
+    with pytest.raises(ValueError, match="timezone"):
+        await svc.get_user_profile("u1")
+
+
+async def test_update_last_active_passes_resolution_and_maps_false_to_not_found() -> None:
+    svc, fake = service(True, False)
+    await svc.update_user_last_active("u1")
+    assert fake.calls[0][1] == ("u1", timedelta(seconds=60))
+    with pytest.raises(NotFound):
+        await svc.update_user_last_active("u1")
+
+
+async def test_cleanup_loops_until_a_short_batch() -> None:
+    svc, fake = service(10, 10, 3)
+    assert await svc.cleanup_inactive_users(30, batch_size=10) == 23
+    assert fake.query_names() == ["delete_inactive_user_profiles"] * 3
+    cutoff, batch = fake.calls[0][1]
+    assert batch == 10
+    assert timedelta(days=30) <= datetime.now(UTC) - cutoff < timedelta(days=30, minutes=1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.create_user_profile(user_id="", github_id=1, username="a"),
+        lambda s: s.create_user_profile(user_id="u\x00", github_id=1, username="a"),
+        lambda s: s.get_user_profile_by_github_id(-5),
+        lambda s: s.get_user_profile_by_username("nul\x00"),
+        lambda s: s.get_repository("not-a-uuid"),
+        lambda s: s.update_repository(uuid.uuid4(), is_active="yes"),
+        lambda s: s.add_repository("u1", {"github_id": 1}),
+        lambda s: s.cleanup_inactive_users(True),
+    ],
+)
+async def test_invalid_input_never_reaches_sql(call: Any) -> None:
+    svc, fake = service()
+    with pytest.raises(InvalidInput):
+        await call(svc)
+    assert fake.calls == []
+
+
+async def test_add_repository_sends_the_data_fields() -> None:
+    svc, fake = service(None)
+    data = RepositoryData(github_id=5, name="r", full_name="o/r", owner="o")
+    with pytest.raises(NotFound, match="user profile"):
+        await svc.add_repository("u1", data)
+    assert fake.query_names() == ["create_repository"]
+    assert fake.calls[0][1] == ("u1", 5, "r", "o/r", "o", True)
+
+
+async def test_statements_are_logged_by_name_without_values(caplog: pytest.LogCaptureFixture) -> None:
+    svc, _ = service(profile_row())
+    with caplog.at_level(logging.DEBUG, logger="codeflow.sql"):
+        await svc.get_user_profile("secret-user-id")
+    assert "get_user_profile" in caplog.text
+    assert "secret-user-id" not in caplog.text
+
+
+async def test_slow_statements_are_logged_at_warning(caplog: pytest.LogCaptureFixture) -> None:
+    svc, _ = service(profile_row())
+    svc._slow_ms = 0.0
+    with caplog.at_level(logging.WARNING, logger="codeflow.sql"):
+        await svc.get_user_profile("u1")
+    assert [record.levelno for record in caplog.records] == [logging.WARNING]
+    assert "slow query get_user_profile" in caplog.text
