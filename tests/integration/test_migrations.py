@@ -121,8 +121,7 @@ async def _contents(url: str) -> dict[str, list[str]]:
     try:
         return {
             table: sorted(
-                row["r"]
-                for row in await connection.fetch(f"SELECT {table}::text AS r FROM {table}")
+                row["r"] for row in await connection.fetch(f"SELECT {table}::text AS r FROM {table}")
             )
             for table in seeded_tables()
         }
