@@ -97,5 +97,5 @@ async def close_pool() -> None:
         return
     _, task = _shared
     _shared = None
-    if not task.done() or task.exception() is None:
+    if not task.done() or (not task.cancelled() and task.exception() is None):
         await (await task).close()
