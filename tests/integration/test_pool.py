@@ -16,6 +16,7 @@ async def test_server_settings_are_sent_at_connect(codeflow_pool: asyncpg.Pool) 
         "SELECT current_setting('application_name') AS app, current_setting('statement_timeout') AS st, "
         "current_setting('TimeZone') AS tz"
     )
+    assert row is not None
     assert dict(row) == {"app": "codeflow", "st": "15s", "tz": "UTC"}
 
 
@@ -43,7 +44,7 @@ async def test_process_pool_is_created_once_and_closed(
     finally:
         await close_pool()
     assert pool_module._shared is None
-    assert first._closed  # type: ignore[attr-defined]
+    assert first._closed
     await close_pool()  # closing twice is harmless
 
 
