@@ -44,13 +44,13 @@ async def test_process_pool_is_created_once_and_closed(
     finally:
         await close_pool()
     assert pool_module._shared is None
-    assert first._closed
+    assert first.is_closing()
     await close_pool()  # closing twice is harmless
 
 
 async def test_unreachable_server_is_unavailable_and_hides_the_password() -> None:
     settings = Settings(
-        database_url="postgresql://app:s3cret@127.0.0.1:1/codeflow",  # type: ignore[arg-type]
+        database_url="postgresql://app:s3cret@127.0.0.1:1/codeflow",
         db_connect_timeout_s=1,
     )
     with pytest.raises(DatabaseUnavailable) as caught:
