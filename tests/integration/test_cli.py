@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,4 +81,4 @@ def test_migrate_deploy_needs_database_url(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_studio_tool_is_installed() -> None:
-    assert (Path(cli.sys.executable).parent / "pgcli").exists()
+    assert (Path(sys.executable).parent / "pgcli").exists()
