@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
@@ -157,6 +158,29 @@ async def seed(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "purge",
+    "delete expired Auth.js sessions and verification tokens (for a scheduler; DATABASE_URL or dev)",
+    arg("--batch-size", type=int, default=500, help="rows per DELETE statement"),
+)
+async def purge(args: argparse.Namespace) -> int:
+    from codeflow.auth import AuthStore  # noqa: PLC0415
+    from codeflow.pool import create_pool  # noqa: PLC0415
+
+    target = _target(args)
+    settings = load_settings(database_url=target.url)
+    pool = await create_pool(settings)
+    try:
+        counts = await AuthStore(pool, settings=settings).purge_expired(batch_size=args.batch_size)
+    finally:
+        await pool.close()
+    say(
+        f"purged {counts.sessions} expired sessions and {counts.verification_tokens} "
+        f"expired verification tokens from {redact_url(target.url)}"
+    )
+    return 0
+
+
 @command("reset", "drop and recreate the local database, migrate and seed", FORCE)
 async def reset(args: argparse.Namespace) -> int:
     target = _target(args)
@@ -200,7 +224,9 @@ async def url(args: argparse.Namespace) -> int:
 
 @command("psql", "open psql on the dev database")
 async def psql(args: argparse.Namespace) -> int:
-    return _interactive(["psql", _target(args).url])
+    bundled = localdb.embedded_bin_dir()
+    client = shutil.which("psql") or str(bundled / "psql" if bundled else "psql")
+    return _interactive([client, _target(args).url])
 
 
 @command("studio", "browse and edit the dev database in pgcli")
