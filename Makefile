@@ -84,3 +84,7 @@ lint: $(STAMP) ## ruff, mypy --strict, docker-compose.yml validation
 	$(BIN)/docker-compose -f docker-compose.yml config -q
 
 check: lint test ## everything CI runs
+
+.PHONY: purge
+purge: $(STAMP) ## delete expired sessions and verification tokens (BATCH=500 rows per statement)
+	$(CLI) purge --batch-size $(or $(BATCH),500)

@@ -1,5 +1,6 @@
 """CodeFlow's data layer: PostgreSQL through named SQL, asyncpg and pydantic models."""
 
+from codeflow.auth import AccountData, Authenticator, AuthStore
 from codeflow.errors import (
     AlreadyExists,
     CodeflowError,
@@ -18,7 +19,10 @@ from codeflow.service import DatabaseService
 from codeflow.settings import Settings, load_settings
 
 __all__ = [
+    "AccountData",
     "AlreadyExists",
+    "AuthStore",
+    "Authenticator",
     "CodeflowError",
     "ConfigurationError",
     "DatabaseService",

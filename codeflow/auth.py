@@ -1,0 +1,385 @@
+"""`AuthStore`: the Auth.js adapter contract, in Python, on the tables the front end's
+Prisma adapter reads and writes (users, accounts, sessions, verification_tokens,
+authenticators).
+
+Method names are the adapter's in snake_case (`getSessionAndUser` is
+`get_session_and_user`); lookups of unknown rows return None, as the adapter's shared
+test suite requires. Two arguments that could be swapped are keyword-only.
+
+Timestamps are cut to the millisecond on the way in: the columns are timestamptz(3) and
+a JavaScript Date holds milliseconds, so what Python writes is exactly what both sides
+read back. Tokens are credentials: their fields are left out of every `repr`/`str`, and
+the package's query log never records parameter values. See docs/auth.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Self, TypedDict, TypeVar, Unpack
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from codeflow.errors import InvalidInput, register_constraint_messages
+from codeflow.models import BIGINT_MAX, Row, Text, UserId
+from codeflow.store import Store, found, invalid, text, validated
+
+register_constraint_messages(
+    {
+        "authenticators_pkey": "this authenticator is already registered",
+        "authenticators_credential_id_key": "an authenticator with this credential id already exists",
+        "authenticators_user_id_fkey": "no such user",
+    }
+)
+
+INT4_MAX = 2**31 - 1
+
+
+def _utc_milliseconds(value: datetime) -> datetime:
+    # Truncate rather than let PostgreSQL round: rounding can carry into the next second,
+    # and a JavaScript Date built from the same ISO text truncates too.
+    value = value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_utc_milliseconds)]
+Required = Annotated[Text, Field(min_length=1)]
+Credential = Annotated[Text, Field(min_length=1, repr=False)]
+OptionalCredential = Annotated[Text | None, Field(repr=False)]
+ExpiresAt = Annotated[int, Field(strict=True, ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]
+Counter = Annotated[int, Field(strict=True, ge=0, le=INT4_MAX)]
+
+T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R", bound=Row)
+
+
+class _Fields(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+# --- users -------------------------------------------------------------------------
+
+
+class UserFields(_Fields):
+    """The profile fields of an Auth.js user, all optional."""
+
+    name: Text | None = None
+    email: Text | None = None
+    email_verified: Instant | None = None
+    image: Text | None = None
+
+
+class UserChanges(TypedDict, total=False):
+    """`update_user` arguments: a field left out is kept, a field set to None is cleared."""
+
+    name: str | None
+    email: str | None
+    email_verified: datetime | None
+    image: str | None
+
+
+class NewUser(UserFields):
+    id: UserId | None = Field(default=None, description="None: the database generates one.")
+
+
+class AdapterUser(UserFields, Row):
+    """An Auth.js `AdapterUser`."""
+
+    id: str
+
+
+# --- accounts ----------------------------------------------------------------------
+
+
+class AccountData(_Fields):
+    """An Auth.js `AdapterAccount` as `link_account` takes it. Tokens stay out of `repr`."""
+
+    user_id: UserId
+    type: Required = Field(description="oauth, oidc, email or webauthn.")
+    provider: Required
+    provider_account_id: Required
+    refresh_token: OptionalCredential = None
+    access_token: OptionalCredential = None
+    expires_at: ExpiresAt | None = Field(default=None, description="Access token expiry, epoch seconds.")
+    token_type: Text | None = None
+    scope: Text | None = None
+    id_token: OptionalCredential = None
+    session_state: Text | None = None
+
+
+class AdapterAccount(AccountData, Row):
+    """A linked account as stored."""
+
+    id: str
+
+
+# --- sessions ----------------------------------------------------------------------
+
+
+class AdapterSession(Row):
+    """An Auth.js `AdapterSession`. `session_token` stays out of `repr`."""
+
+    id: str
+    session_token: Credential
+    user_id: str
+    expires: Instant
+
+
+class NewSession(_Fields):
+    session_token: Credential
+    user_id: UserId
+    expires: Instant
+
+
+class SessionAndUser(_Fields):
+    """What `get_session_and_user` resolves a session token to."""
+
+    session: AdapterSession
+    user: AdapterUser
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        """Build from the joined row of `get_auth_session_and_user` (user columns prefixed)."""
+        values = dict(row)
+        user = {name: values.pop(f"user_{name}") for name in UserFields.model_fields}
+        return cls(
+            session=AdapterSession.model_validate(values),
+            user=AdapterUser.model_validate({"id": values["user_id"], **user}),
+        )
+
+
+# --- verification tokens and authenticators -----------------------------------------
+
+
+class VerificationToken(_Fields, Row):
+    """An Auth.js `VerificationToken` (e-mail sign-in). `token` stays out of `repr`."""
+
+    identifier: Required
+    token: Credential
+    expires: Instant
+
+
+class Authenticator(_Fields, Row):
+    """An Auth.js `AdapterAuthenticator` (a WebAuthn credential). The public key is public."""
+
+    credential_id: Required
+    user_id: UserId
+    provider_account_id: Required
+    credential_public_key: Required
+    counter: Counter
+    credential_device_type: Required
+    credential_backed_up: bool = Field(strict=True)
+    transports: Text | None = None
+
+
+class PurgeCounts(_Fields):
+    """How many expired rows `purge_expired` deleted."""
+
+    sessions: int
+    verification_tokens: int
+
+
+_BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
+_INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
+_COUNTER: TypeAdapter[int] = TypeAdapter(Counter)
+
+
+class AuthStore(Store):
+    """The Auth.js adapter operations over a pool (or, inside `transaction()`, one connection)."""
+
+    # --- users -----------------------------------------------------------------------
+
+    async def create_user(
+        self,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        image: str | None = None,
+        email_verified: datetime | None = None,
+        user_id: str | None = None,
+    ) -> AdapterUser:
+        """Create a user; the database picks the id unless `user_id` is given.
+
+        `AlreadyExists` if the e-mail address (or id) is taken.
+        """
+        new = _build(NewUser, id=user_id, name=name, email=email, email_verified=email_verified, image=image)
+        row = await self._run("create_auth_user", user_id=new.id, **new.model_dump(exclude={"id"}))
+        return AdapterUser.from_row(row)
+
+    async def get_user(self, user_id: str) -> AdapterUser | None:
+        """The user with this id, or None."""
+        return _maybe(AdapterUser, await self._run("get_auth_user", user_id=text(user_id, "user_id")))
+
+    async def get_user_by_email(self, email: str) -> AdapterUser | None:
+        """The user with exactly this e-mail address, or None."""
+        return _maybe(AdapterUser, await self._run("get_auth_user_by_email", email=text(email, "email")))
+
+    async def get_user_by_account(self, *, provider: str, provider_account_id: str) -> AdapterUser | None:
+        """The user this provider account is linked to, or None."""
+        row = await self._run("get_auth_user_by_account", **_account_key(provider, provider_account_id))
+        return _maybe(AdapterUser, row)
+
+    async def update_user(self, user_id: str, **changes: Unpack[UserChanges]) -> AdapterUser:
+        """Change the given fields, keep the others; `NotFound` if there is no such user,
+        `AlreadyExists` if the new e-mail address is taken."""
+        given = _build(UserFields, **changes)
+        values: dict[str, Any] = {}
+        for field, value in given.model_dump().items():
+            values[f"set_{field}"] = field in given.model_fields_set
+            values[field] = value
+        row = await self._run("update_auth_user", user_id=text(user_id, "user_id"), **values)
+        return AdapterUser.from_row(found(row, "user"))
+
+    async def delete_user(self, user_id: str) -> AdapterUser | None:
+        """Delete a user with its accounts, sessions and authenticators; the deleted user,
+        or None if there was none."""
+        return _maybe(AdapterUser, await self._run("delete_auth_user", user_id=text(user_id, "user_id")))
+
+    # --- accounts --------------------------------------------------------------------
+
+    async def link_account(self, account: AccountData) -> AdapterAccount:
+        """Link a provider account to a user; every field is stored and returned as given.
+
+        `AlreadyExists` if the provider account is linked already; `ReferencedRowMissing`
+        if there is no such user.
+        """
+        if not isinstance(account, AccountData):
+            raise InvalidInput("account must be an AccountData")
+        row = await self._run("create_auth_account", **account.model_dump())
+        return AdapterAccount.from_row(row)
+
+    async def get_account(self, *, provider: str, provider_account_id: str) -> AdapterAccount | None:
+        """The linked account of this provider and provider account id, or None."""
+        row = await self._run("get_auth_account", **_account_key(provider, provider_account_id))
+        return _maybe(AdapterAccount, row)
+
+    async def unlink_account(self, *, provider: str, provider_account_id: str) -> AdapterAccount | None:
+        """Unlink a provider account; the deleted account, or None if there was none."""
+        row = await self._run("delete_auth_account", **_account_key(provider, provider_account_id))
+        return _maybe(AdapterAccount, row)
+
+    # --- sessions --------------------------------------------------------------------
+
+    async def create_session(self, *, session_token: str, user_id: str, expires: datetime) -> AdapterSession:
+        """Start a database session.
+
+        `AlreadyExists` if the token is taken; `ReferencedRowMissing` if there is no such user.
+        """
+        new = _build(NewSession, session_token=session_token, user_id=user_id, expires=expires)
+        return AdapterSession.from_row(await self._run("create_auth_session", **new.model_dump()))
+
+    async def get_session_and_user(self, session_token: str) -> SessionAndUser | None:
+        """The session with this token and its user; None if there is none or it has
+        expired (by the database clock)."""
+        row = await self._run("get_auth_session_and_user", session_token=text(session_token, "session_token"))
+        return None if row is None else SessionAndUser.from_row(row)
+
+    async def update_session(self, session_token: str, *, expires: datetime) -> AdapterSession | None:
+        """Move a session's expiry; the updated session, or None if there is none."""
+        row = await self._run(
+            "update_auth_session",
+            session_token=text(session_token, "session_token"),
+            expires=validated(_INSTANT, expires, "expires"),
+        )
+        return _maybe(AdapterSession, row)
+
+    async def delete_session(self, session_token: str) -> AdapterSession | None:
+        """End a session (sign-out); the deleted session, or None if there was none."""
+        row = await self._run("delete_auth_session", session_token=text(session_token, "session_token"))
+        return _maybe(AdapterSession, row)
+
+    # --- verification tokens ---------------------------------------------------------
+
+    async def create_verification_token(
+        self, *, identifier: str, token: str, expires: datetime
+    ) -> VerificationToken:
+        """Store a one-time token (Auth.js passes it hashed); `AlreadyExists` if it exists."""
+        new = _build(VerificationToken, identifier=identifier, token=token, expires=expires)
+        return VerificationToken.from_row(
+            await self._run("create_auth_verification_token", **new.model_dump())
+        )
+
+    async def use_verification_token(self, *, identifier: str, token: str) -> VerificationToken | None:
+        """Delete and return the token in one statement: of concurrent uses exactly one
+        gets it. None if there is no such token for this identifier. An expired token is
+        still returned (and deleted), as by the Prisma adapter: Auth.js checks `expires`."""
+        row = await self._run(
+            "delete_auth_verification_token",
+            identifier=text(identifier, "identifier"),
+            token=text(token, "token"),
+        )
+        return _maybe(VerificationToken, row)
+
+    # --- authenticators (WebAuthn) ---------------------------------------------------
+
+    async def create_authenticator(self, authenticator: Authenticator) -> Authenticator:
+        """Register a WebAuthn credential.
+
+        `AlreadyExists` if the credential id is registered; `ReferencedRowMissing` if
+        there is no such user.
+        """
+        if not isinstance(authenticator, Authenticator):
+            raise InvalidInput("authenticator must be an Authenticator")
+        return Authenticator.from_row(
+            await self._run("create_auth_authenticator", **authenticator.model_dump())
+        )
+
+    async def get_authenticator(self, credential_id: str) -> Authenticator | None:
+        """The authenticator with this credential id, or None."""
+        row = await self._run("get_auth_authenticator", credential_id=text(credential_id, "credential_id"))
+        return _maybe(Authenticator, row)
+
+    async def list_authenticators_by_user_id(self, user_id: str) -> list[Authenticator]:
+        """The user's authenticators by credential id; empty for an unknown user."""
+        rows = await self._run("list_auth_authenticators", user_id=text(user_id, "user_id"))
+        return [Authenticator.from_row(row) for row in rows]
+
+    async def update_authenticator_counter(self, credential_id: str, counter: int) -> Authenticator:
+        """Store a new signature counter; `NotFound` if there is no such authenticator
+        (the adapter contract requires an error here, not None)."""
+        row = await self._run(
+            "update_auth_authenticator_counter",
+            credential_id=text(credential_id, "credential_id"),
+            counter=validated(_COUNTER, counter, "counter"),
+        )
+        return Authenticator.from_row(found(row, "authenticator"))
+
+    # --- housekeeping ----------------------------------------------------------------
+
+    async def purge_expired(self, *, batch_size: int = 500) -> PurgeCounts:
+        """Delete expired sessions and verification tokens.
+
+        Works in batches of `batch_size` rows, each its own short statement, so no lock
+        is held for long; rows a concurrent request holds are left for the next run.
+        """
+        batch = validated(_BATCH, batch_size, "batch_size")
+        return PurgeCounts(
+            sessions=await self._purge("delete_expired_auth_sessions", batch),
+            verification_tokens=await self._purge("delete_expired_auth_verification_tokens", batch),
+        )
+
+    async def _purge(self, query_name: str, batch: int) -> int:
+        total = 0
+        while True:
+            deleted = int(await self._run(query_name, batch_size=batch))
+            total += deleted
+            if deleted < batch:
+                return total
+
+
+def _build(model: type[T], **values: Any) -> T:
+    """`model(**values)`, or `InvalidInput` that names the fields but never echoes values."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+
+
+def _maybe(model: type[R], row: Any) -> R | None:
+    return None if row is None else model.from_row(row)
+
+
+def _account_key(provider: str, provider_account_id: str) -> dict[str, str]:
+    return {
+        "provider": text(provider, "provider"),
+        "provider_account_id": text(provider_account_id, "provider_account_id"),
+    }
