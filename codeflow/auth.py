@@ -15,7 +15,7 @@ the package's query log never records parameter values. See docs/auth.md.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self, TypedDict, TypeVar, Unpack
+from typing import Annotated, Any, Literal, Self, TypedDict, TypeVar, Unpack
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -178,6 +178,7 @@ class PurgeCounts(_Fields):
     verification_tokens: int
 
 
+_PurgeQuery = Literal["delete_expired_auth_sessions", "delete_expired_auth_verification_tokens"]
 _BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 _INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
 _COUNTER: TypeAdapter[int] = TypeAdapter(Counter)
@@ -357,10 +358,10 @@ class AuthStore(Store):
             verification_tokens=await self._purge("delete_expired_auth_verification_tokens", batch),
         )
 
-    async def _purge(self, query_name: str, batch: int) -> int:
+    async def _purge(self, query_name: _PurgeQuery, batch: int) -> int:
         total = 0
         while True:
-            deleted = int(await self._run(query_name, batch_size=batch))
+            deleted = await self._run(query_name, batch_size=batch) or 0  # count(*): never NULL
             total += deleted
             if deleted < batch:
                 return total
