@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -232,6 +233,68 @@ async def psql(args: argparse.Namespace) -> int:
 @command("studio", "browse and edit the dev database in pgcli")
 async def studio(args: argparse.Namespace) -> int:
     return _interactive([os.path.join(os.path.dirname(sys.executable), "pgcli"), _target(args).url])
+
+
+async def _checked_test_database() -> str:
+    """The test database, migrated: what the SQL checks run on."""
+    target = localdb.bring_up("test")
+    await migrate.ensure_database(target.url)
+    await migrate.migrate(target.url)
+    return target.url
+
+
+@command("verify-sql", "check every named query against the schema and its declarations; plan guard")
+async def verify_sql(args: argparse.Namespace) -> int:
+    from codeflow import checks  # noqa: PLC0415
+
+    url = await _checked_test_database()
+    described, problems = await checks.verify_queries(url)
+    plans_described, sizes, _ = await checks.on_dataset(checks.plans_url(url))
+    problems += checks.seq_scans(plans_described, sizes, checks.full_scans())
+    for problem in problems:
+        say(problem)
+    large = ", ".join(f"{table} {rows}" for table, rows in sizes.items() if rows >= checks.LARGE_TABLE_ROWS)
+    say(f"{len(described)} queries checked, plans read on {large}: {len(problems)} problems")
+    return 1 if problems else 0
+
+
+@command(
+    "types",
+    "write codeflow/query_types.py from the SQL (--check: fail if stale)",
+    arg("--check", action="store_true"),
+)
+async def query_types(args: argparse.Namespace) -> int:
+    from codeflow import checks  # noqa: PLC0415
+
+    described, _ = await checks.verify_queries(await _checked_test_database())
+    fresh = checks.render_types(described, checks.declared_results())
+    return _write_or_check(checks.TYPES_FILE, fresh, args.check, "make types", lambda text: text)
+
+
+@command(
+    "docs",
+    "write docs/queries.md, the query catalog (--check: fail if stale, plans aside)",
+    arg("--check", action="store_true"),
+)
+async def query_docs(args: argparse.Namespace) -> int:
+    from codeflow import checks  # noqa: PLC0415
+
+    described, _, plans = await checks.on_dataset(checks.plans_url(await _checked_test_database()))
+    fresh = checks.render_catalog(described, checks.declared_results(), plans)
+    return _write_or_check(checks.DOCS_FILE, fresh, args.check, "make docs", checks.without_plans)
+
+
+def _write_or_check(path: Path, fresh: str, check: bool, remedy: str, compared: Callable[[str], str]) -> int:
+    if check:
+        committed = path.read_text() if path.exists() else ""
+        if compared(committed) != compared(fresh):
+            say(f"{path} is stale: run `{remedy}` and commit it")
+            return 1
+        say(f"{path} is current")
+        return 0
+    path.write_text(fresh)
+    say(f"written {path}")
+    return 0
 
 
 def _interactive(argv: list[str]) -> int:

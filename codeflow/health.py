@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TypedDict
 
 import asyncpg
 
@@ -11,7 +12,19 @@ from codeflow.errors import CodeflowError, translate
 from codeflow.models import HealthReport
 from codeflow.paths import MIGRATIONS_DIR
 from codeflow.queries import run
-from codeflow.store import all_queries
+from codeflow.store import all_queries, declare_results
+
+
+class _ServerStatus(TypedDict):
+    server_version: str
+    in_recovery: bool
+
+
+class _AppliedMigration(TypedDict):
+    version: str
+
+
+declare_results(get_server_status=_ServerStatus, list_applied_migrations=_AppliedMigration)
 
 
 async def check_database_connection(pool: asyncpg.Pool, *, timeout: float = 5.0) -> bool:

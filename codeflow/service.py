@@ -7,7 +7,7 @@ that `repositories.user_id` points at the profile stays inside the SQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypedDict
 from uuid import UUID
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -23,7 +23,17 @@ from codeflow.models import (
     UserProfile,
 )
 from codeflow.settings import Settings
-from codeflow.store import Executor, Store, found, invalid, setting, text, validated
+from codeflow.store import (
+    Executor,
+    Store,
+    declare_full_scans,
+    declare_results,
+    found,
+    invalid,
+    setting,
+    text,
+    validated,
+)
 
 _USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
 _GITHUB_ID: TypeAdapter[int] = TypeAdapter(GithubId)
@@ -31,6 +41,33 @@ _UUID: TypeAdapter[UUID] = TypeAdapter(UUID)
 _DAYS: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=0)])
 _BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 
+
+
+class _DeletedRepository(TypedDict):
+    id: UUID
+
+
+declare_results(
+    create_user_profile=UserProfile,
+    get_user_profile=UserProfile,
+    get_user_profile_by_github_id=UserProfile,
+    get_user_profile_by_username=UserProfile,
+    update_user_profile_last_active=bool,
+    count_user_profiles=int,
+    delete_inactive_user_profiles=int,
+    create_repository=Repository,
+    get_repository=Repository,
+    get_repository_by_github_id=Repository,
+    get_repository_by_full_name=Repository,
+    list_user_repositories=Repository,
+    count_user_repositories=RepositoryCounts,
+    update_repository=Repository,
+    delete_repository=_DeletedRepository,
+)
+declare_full_scans(
+    count_user_profiles="an operator statistic, not run per request",
+    delete_inactive_user_profiles="a scheduled batch job, not run per request",
+)
 
 class DatabaseService(Store):
     """CodeFlow's data operations over a pool (or, inside `transaction()`, one connection)."""

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -20,9 +20,30 @@ from codeflow.errors import InvalidInput, NotFound, translate
 from codeflow.queries import Query, load_queries, run
 from codeflow.settings import Settings
 
+if TYPE_CHECKING:
+    from codeflow.query_types import RunQuery
+
 Connection = asyncpg.Connection | PoolConnectionProxy
 Executor = asyncpg.Pool | Connection
 T = TypeVar("T")
+
+
+# What each query hands back, declared by the module that runs it (`declare_results`):
+# codeflow.checks verifies every declaration against the SQL and generates the types.
+QUERY_RESULTS: dict[str, object] = {}
+# Queries allowed to read a whole large table, with the reason (`declare_full_scans`).
+FULL_SCANS: dict[str, str] = {}
+
+
+def declare_results(**results: object) -> None:
+    """Declare, by query name, the pydantic model (or TypedDict) each row of a query
+    becomes, or for a `$` query the Python type of its value. A `!` query needs none."""
+    QUERY_RESULTS.update(results)
+
+
+def declare_full_scans(**reasons: str) -> None:
+    """Exempt queries from the plan guard's sequential-scan check, saying why."""
+    FULL_SCANS.update(reasons)
 
 
 @cache
@@ -45,7 +66,13 @@ class Store:
         self._queries = all_queries()
         self._slow_ms: float = setting(settings, "db_slow_query_ms")
 
-    async def _run(self, query_name: str, /, **values: Any) -> Any:
+    @property
+    def _run(self) -> RunQuery:
+        """`await self._run("query_name", param=value, ...)`, typed per query by the
+        overloads generated from the SQL (codeflow/query_types.py, `make types`)."""
+        return self._execute
+
+    async def _execute(self, query_name: str, /, **values: Any) -> Any:
         query = self._queries[query_name]
         return await run(self._db, query, query.args(values), slow_ms=self._slow_ms)
 
