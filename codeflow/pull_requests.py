@@ -1,0 +1,309 @@
+"""`PullRequestStore`: the cache of GitHub pull-request state, and its models.
+
+GitHub is the source of truth; the `pull_requests` table only caches it so the
+dashboard reads fast, and can be dropped and fetched again at any time
+(docs/pull_requests.md). One row per PR, shared by every user who monitors its
+repository. Every `user_id` parameter is `users.id`, the Auth.js identity.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from codeflow.errors import InvalidInput, register_constraint_messages
+from codeflow.models import BIGINT_MAX, GithubId, Row, Text, UserId
+from codeflow.store import Store, declare_results, found, invalid, validated
+
+register_constraint_messages(
+    {
+        "pull_requests_repository_github_id_number_key": (
+            "another pull request already has this number in this repository"
+        ),
+    }
+)
+
+PullRequestState = Literal["open", "closed", "merged"]
+PullRequestNumber = Annotated[int, Field(gt=0, le=2**31 - 1)]
+# Users, "ghost" for deleted accounts, apps as "name[bot]", managed users as "name_short".
+AuthorLogin = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(\[bot\])?$", max_length=100)]
+NonEmptyText = Annotated[Text, Field(min_length=1)]
+HtmlUrl = Annotated[Text, Field(pattern=r"^https://")]
+
+_USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
+_GITHUB_ID: TypeAdapter[int] = TypeAdapter(GithubId)
+_AUTHOR: TypeAdapter[str] = TypeAdapter(AuthorLogin)
+_PAGE_SIZE: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100)])
+_DAYS: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=0)])
+_BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
+
+
+class PullRequestData(BaseModel):
+    """One PR as GitHub describes it, held to the rules the table enforces."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: GithubId = Field(description="GitHub's pull-request id, not its number.")
+    repository_github_id: GithubId = Field(description="GitHub id of the base repository.")
+    number: PullRequestNumber
+    title: NonEmptyText
+    author_login: AuthorLogin
+    state: PullRequestState
+    draft: bool = False
+    head_ref: NonEmptyText
+    base_ref: NonEmptyText
+    html_url: HtmlUrl
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    closed_at: AwareDatetime | None = None
+    merged_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _as_github_keeps_it(self) -> Self:
+        if (self.state == "open") != (self.closed_at is None):
+            raise ValueError("closed_at must be set exactly when the pull request is closed or merged")
+        if (self.state == "merged") != (self.merged_at is not None):
+            raise ValueError("merged_at must be set exactly when the pull request is merged")
+        later = (self.updated_at, self.closed_at, self.merged_at)
+        if any(moment < self.created_at for moment in later if moment is not None):
+            raise ValueError("updated_at, closed_at and merged_at cannot precede created_at")
+        return self
+
+    @classmethod
+    def from_github(cls, pull_request: Mapping[str, Any]) -> Self:
+        """From a pull-request object of GitHub's REST API, or the `pull_request` of a
+        webhook payload. GitHub's state is open or closed; merged is a closed PR with
+        `merged_at`. `InvalidInput` if a field is missing or breaks a rule."""
+        try:
+            base = pull_request["base"]
+            fields = {
+                "id": pull_request["id"],
+                "repository_github_id": base["repo"]["id"],
+                "number": pull_request["number"],
+                "title": pull_request["title"],
+                "author_login": pull_request["user"]["login"],
+                "state": "merged" if pull_request.get("merged_at") else pull_request["state"],
+                "draft": pull_request.get("draft") or False,
+                "head_ref": pull_request["head"]["ref"],
+                "base_ref": base["ref"],
+                "html_url": pull_request["html_url"],
+                "created_at": pull_request["created_at"],
+                "updated_at": pull_request["updated_at"],
+                "closed_at": pull_request.get("closed_at"),
+                "merged_at": pull_request.get("merged_at"),
+            }
+        except (KeyError, TypeError) as exc:
+            raise InvalidInput(f"not a GitHub pull request: {exc.__class__.__name__} {exc}") from None
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise invalid(exc, "pull_request") from None
+
+
+class PullRequest(Row):
+    """A cached PR."""
+
+    id: int
+    repository_github_id: int
+    number: int
+    title: str
+    author_login: str
+    state: PullRequestState
+    draft: bool
+    head_ref: str
+    base_ref: str
+    html_url: str
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    closed_at: AwareDatetime | None
+    merged_at: AwareDatetime | None
+    synced_at: AwareDatetime = Field(description="When the cache last took a newer state from GitHub.")
+
+
+class DashboardPullRequest(PullRequest):
+    """A PR on a user's dashboard, with the name of the repository as that user monitors it."""
+
+    repository_full_name: str
+
+
+class DashboardPage(BaseModel):
+    """One page of the dashboard; pass `next_cursor` back for the next, None on the last."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[DashboardPullRequest]
+    next_cursor: str | None
+
+
+class PullRequestCounts(Row):
+    """Cached PRs of one of a user's active repositories, by state."""
+
+    repository_github_id: int
+    full_name: str
+    open: int
+    closed: int
+    merged: int
+
+
+class PruneResult(BaseModel):
+    """How many cached PRs a prune deleted, by reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unmonitored: int
+    expired: int
+
+
+declare_results(
+    upsert_pull_request=PullRequest,
+    upsert_pull_requests=int,
+    get_pull_request=PullRequest,
+    list_dashboard_pull_requests=DashboardPullRequest,
+    count_user_pull_requests=PullRequestCounts,
+    delete_unmonitored_pull_requests=int,
+    delete_expired_pull_requests=int,
+)
+
+
+class PullRequestStore(Store):
+    """The pull-request cache over a pool (or, inside `transaction()`, one connection)."""
+
+    async def upsert_pull_request(self, data: PullRequestData) -> PullRequest | None:
+        """Cache one PR's state unless the cache holds it or a newer one (by GitHub's
+        `updated_at`). Returns the row written, or None when nothing changed."""
+        row = await self._run("upsert_pull_request", **_checked(data).model_dump())
+        return None if row is None else PullRequest.from_row(row)
+
+    async def upsert_pull_requests(self, batch: Sequence[PullRequestData]) -> int:
+        """`upsert_pull_request` for many PRs (an API page, a webhook backlog) in one
+        statement. Of several states of one PR only the newest counts. Returns how many
+        rows were written."""
+        checked = [_checked(data) for data in batch]
+        if not checked:
+            return 0
+        columns = {
+            f"{name}s": [getattr(data, name) for data in checked] for name in PullRequestData.model_fields
+        }
+        return await self._run("upsert_pull_requests", **columns) or 0  # count(*): never NULL
+
+    async def get_pull_request(self, pull_request_id: int) -> PullRequest:
+        """One cached PR by GitHub's PR id; `NotFound` if it is not cached."""
+        row = await self._run(
+            "get_pull_request", pull_request_id=validated(_GITHUB_ID, pull_request_id, "pull_request_id")
+        )
+        return PullRequest.from_row(found(row, "pull request"))
+
+    async def get_dashboard(
+        self,
+        user_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int = 25,
+        repository_github_id: int | None = None,
+        author: str | None = None,
+        draft: bool | None = None,
+    ) -> DashboardPage:
+        """Open PRs of the user's active repositories, newest activity (GitHub's
+        `updated_at`) first, `limit` per page from `cursor`. Filters: one repository
+        (by GitHub id), one author login (any case), drafts only or non-drafts only.
+
+        Pages never repeat a PR nor skip one that existed when paging started, whatever
+        is inserted meanwhile; a PR updated meanwhile moves to the top, so the pages
+        already behind the cursor may miss it. Empty for a user with no profile.
+        """
+        if draft is not None and not isinstance(draft, bool):
+            raise InvalidInput("draft must be a bool or None")
+        before_updated_at, before_id = (None, None) if cursor is None else _position(cursor)
+        page_size = validated(_PAGE_SIZE, limit, "limit")
+        rows = await self._run(
+            "list_dashboard_pull_requests",
+            user_id=validated(_USER_ID, user_id, "user_id"),
+            before_updated_at=before_updated_at,
+            before_id=before_id,
+            repository_github_id=(
+                None
+                if repository_github_id is None
+                else validated(_GITHUB_ID, repository_github_id, "repository_github_id")
+            ),
+            author_login=None if author is None else validated(_AUTHOR, author, "author"),
+            draft=draft,
+            page_size=page_size + 1,  # one more tells whether another page follows
+        )
+        items = [DashboardPullRequest.from_row(row) for row in rows[:page_size]]
+        next_cursor = _cursor(items[-1].updated_at, items[-1].id) if len(rows) > page_size else None
+        return DashboardPage(items=items, next_cursor=next_cursor)
+
+    async def count_user_pull_requests(self, user_id: str) -> list[PullRequestCounts]:
+        """Cached PRs per state for each of the user's active repositories, by full
+        name; a repository with none counts zeros. Empty for a user with no profile."""
+        rows = await self._run("count_user_pull_requests", user_id=validated(_USER_ID, user_id, "user_id"))
+        return [PullRequestCounts.from_row(row) for row in rows]
+
+    async def prune_pull_requests(
+        self, *, closed_retention_days: int = 90, batch_size: int = 1000
+    ) -> PruneResult:
+        """Delete the PRs of repositories no user monitors any more (a paused repository
+        is still monitored), then PRs closed or merged more than `closed_retention_days`
+        ago. Each batch of `batch_size` rows is its own short statement, so no lock is
+        held for long; rows a concurrent writer holds wait for the next prune."""
+        days = validated(_DAYS, closed_retention_days, "closed_retention_days")
+        batch = validated(_BATCH, batch_size, "batch_size")
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        unmonitored = await _in_batches(
+            lambda: self._run("delete_unmonitored_pull_requests", batch_size=batch), batch
+        )
+        expired = await _in_batches(
+            lambda: self._run("delete_expired_pull_requests", cutoff=cutoff, batch_size=batch), batch
+        )
+        return PruneResult(unmonitored=unmonitored, expired=expired)
+
+
+async def _in_batches(delete_batch: Callable[[], Awaitable[int | None]], batch_size: int) -> int:
+    """Run `delete_batch` until it deletes fewer than `batch_size` rows; the total."""
+    total = 0
+    while True:
+        deleted = await delete_batch() or 0  # count(*): never NULL
+        total += deleted
+        if deleted < batch_size:
+            return total
+
+
+def _checked(data: object) -> PullRequestData:
+    if not isinstance(data, PullRequestData):
+        raise InvalidInput("data must be a PullRequestData")
+    return data
+
+
+def _cursor(updated_at: datetime, pull_request_id: int) -> str:
+    """The opaque position after a PR: base64url of "<updated_at in epoch µs>.<id>"."""
+    micros = (updated_at - _EPOCH) // timedelta(microseconds=1)
+    return base64.urlsafe_b64encode(f"{micros}.{pull_request_id}".encode()).decode().rstrip("=")
+
+
+def _position(cursor: object) -> tuple[datetime, int]:
+    """The (updated_at, id) a cursor from `_cursor` encodes; `InvalidInput` otherwise."""
+    if isinstance(cursor, str):
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+            match = _CURSOR.fullmatch(raw)
+            if match and 0 < int(match[2]) <= BIGINT_MAX:
+                return _EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+            pass
+    raise InvalidInput("cursor is malformed: pass a next_cursor from a previous page")

@@ -1,0 +1,159 @@
+-- The pull-request cache (docs/pull_requests.md). Writes apply GitHub's state only when
+-- its updated_at is strictly newer than the cached one, so webhooks that arrive late or
+-- twice change nothing. Every user_id is users.id, resolved through user_profiles.
+
+-- name: upsert_pull_request(id, repository_github_id, number, title, author_login, state, draft, head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)<!
+-- Inserts a PR or applies a newer state of it; returns the written row, or no row when
+-- the cache already held this state or a newer one.
+INSERT INTO pull_requests AS pr (id, repository_github_id, number, title, author_login, state, draft,
+                                 head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)
+VALUES (:id, :repository_github_id, :number, :title, :author_login, :state, :draft,
+        :head_ref, :base_ref, :html_url, :created_at, :updated_at, :closed_at, :merged_at)
+ON CONFLICT (id) DO UPDATE
+SET title = excluded.title, author_login = excluded.author_login, state = excluded.state,
+    draft = excluded.draft, head_ref = excluded.head_ref, base_ref = excluded.base_ref,
+    html_url = excluded.html_url, created_at = excluded.created_at, updated_at = excluded.updated_at,
+    closed_at = excluded.closed_at, merged_at = excluded.merged_at, synced_at = now()
+WHERE excluded.updated_at > pr.updated_at
+RETURNING pr.id, pr.repository_github_id, pr.number, pr.title, pr.author_login, pr.state, pr.draft,
+          pr.head_ref, pr.base_ref, pr.html_url, pr.created_at, pr.updated_at, pr.closed_at,
+          pr.merged_at, pr.synced_at;
+
+-- name: upsert_pull_requests(ids, repository_github_ids, numbers, titles, author_logins, states, drafts, head_refs, base_refs, html_urls, created_ats, updated_ats, closed_ats, merged_ats)$
+-- Inserts or applies newer states of many PRs, given column by column as arrays in one
+-- statement; returns how many rows it wrote. Of several states of one PR in the batch only
+-- the newest counts; rows are written in id order so concurrent batches lock alike.
+WITH incoming AS (
+    SELECT DISTINCT ON (id)
+           id, repository_github_id, number, title, author_login, state, draft,
+           head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at
+    FROM unnest(:ids::bigint[], :repository_github_ids::bigint[], :numbers::integer[], :titles::text[],
+                :author_logins::text[], :states::text[], :drafts::boolean[], :head_refs::text[],
+                :base_refs::text[], :html_urls::text[], :created_ats::timestamptz[],
+                :updated_ats::timestamptz[], :closed_ats::timestamptz[], :merged_ats::timestamptz[])
+         AS batch (id, repository_github_id, number, title, author_login, state, draft,
+                   head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)
+    ORDER BY id, updated_at DESC
+), written AS (
+    INSERT INTO pull_requests AS pr (id, repository_github_id, number, title, author_login, state, draft,
+                                     head_ref, base_ref, html_url, created_at, updated_at, closed_at,
+                                     merged_at)
+    SELECT id, repository_github_id, number, title, author_login, state, draft,
+           head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at
+    FROM incoming
+    ORDER BY id
+    ON CONFLICT (id) DO UPDATE
+    SET title = excluded.title, author_login = excluded.author_login, state = excluded.state,
+        draft = excluded.draft, head_ref = excluded.head_ref, base_ref = excluded.base_ref,
+        html_url = excluded.html_url, created_at = excluded.created_at, updated_at = excluded.updated_at,
+        closed_at = excluded.closed_at, merged_at = excluded.merged_at, synced_at = now()
+    WHERE excluded.updated_at > pr.updated_at
+    RETURNING pr.id
+)
+SELECT count(*) FROM written;
+
+-- name: get_pull_request(pull_request_id)^
+-- Returns one cached PR by GitHub's PR id, or no row.
+SELECT id, repository_github_id, number, title, author_login, state, draft, head_ref, base_ref,
+       html_url, created_at, updated_at, closed_at, merged_at, synced_at
+FROM pull_requests
+WHERE id = :pull_request_id;
+
+-- name: list_dashboard_pull_requests(user_id, before_updated_at, before_id, repository_github_id, author_login, draft, page_size)
+-- Returns up to page_size open PRs of the user's active repositories that come after the
+-- cursor (before_updated_at, before_id) in newest-activity-first order; NULL cursor and
+-- filters mean "from the start" and "any". Each repository contributes at most page_size
+-- rows read backwards off the partial dashboard index, then the pieces are merged: the
+-- cost grows with the repositories and the page, not with the table.
+WITH monitored AS (
+    SELECT r.github_id, r.full_name
+    FROM user_profiles AS p
+    JOIN repositories AS r ON r.user_id = p.id
+    WHERE p.user_id = :user_id
+      AND r.is_active
+      AND CASE WHEN :repository_github_id::bigint IS NULL THEN true
+               ELSE r.github_id = :repository_github_id END
+)
+SELECT pr.id, pr.repository_github_id, pr.number, pr.title, pr.author_login, pr.state, pr.draft,
+       pr.head_ref, pr.base_ref, pr.html_url, pr.created_at, pr.updated_at, pr.closed_at,
+       pr.merged_at, pr.synced_at, monitored.full_name AS repository_full_name
+FROM monitored
+CROSS JOIN LATERAL (
+    SELECT id, repository_github_id, number, title, author_login, state, draft, head_ref, base_ref,
+           html_url, created_at, updated_at, closed_at, merged_at, synced_at
+    FROM pull_requests
+    WHERE repository_github_id = monitored.github_id
+      AND state = 'open'
+      -- Written for the generic plan a cached prepared statement gets: coalesce keeps the
+      -- cursor an index condition, and CASE (not "x = :p OR :p IS NULL", which the planner
+      -- takes for a selective filter and answers with a sort of every open PR of the
+      -- repository) keeps the in-order index scan that stops after page_size rows.
+      AND (updated_at, id) < (coalesce(:before_updated_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::bigint, 9223372036854775807))
+      AND CASE WHEN :author_login::citext IS NULL THEN true ELSE author_login = :author_login END
+      AND CASE WHEN :draft::boolean IS NULL THEN true ELSE draft = :draft END
+    ORDER BY updated_at DESC, id DESC
+    LIMIT :page_size
+) AS pr
+ORDER BY pr.updated_at DESC, pr.id DESC
+LIMIT :page_size;
+
+-- name: count_user_pull_requests(user_id)
+-- Returns, for each of the user's active repositories by full_name, how many cached PRs
+-- are open, closed and merged (zeros for a repository with none).
+SELECT r.github_id AS repository_github_id, r.full_name,
+       count(pr.id) FILTER (WHERE pr.state = 'open') AS open,
+       count(pr.id) FILTER (WHERE pr.state = 'closed') AS closed,
+       count(pr.id) FILTER (WHERE pr.state = 'merged') AS merged
+FROM user_profiles AS p
+JOIN repositories AS r ON r.user_id = p.id
+LEFT JOIN pull_requests AS pr ON pr.repository_github_id = r.github_id
+WHERE p.user_id = :user_id AND r.is_active
+GROUP BY r.id
+ORDER BY r.full_name;
+
+-- name: delete_unmonitored_pull_requests(batch_size)$
+-- Deletes at most batch_size PRs of repositories that no user monitors, active or paused;
+-- returns how many it deleted. The cached repositories are found by skipping along the
+-- (repository_github_id, number) index, one probe per repository instead of a table scan.
+-- Rows locked by a concurrent writer are skipped, not waited for.
+WITH RECURSIVE cached (repository_github_id) AS (
+    (SELECT repository_github_id FROM pull_requests ORDER BY repository_github_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT next.repository_github_id
+            FROM pull_requests AS next
+            WHERE next.repository_github_id > cached.repository_github_id
+            ORDER BY next.repository_github_id
+            LIMIT 1)
+    FROM cached
+    WHERE cached.repository_github_id IS NOT NULL
+), doomed AS (
+    SELECT pr.id
+    FROM cached
+    JOIN pull_requests AS pr ON pr.repository_github_id = cached.repository_github_id
+    WHERE NOT EXISTS (SELECT FROM repositories AS r WHERE r.github_id = cached.repository_github_id)
+    LIMIT :batch_size
+    FOR UPDATE OF pr SKIP LOCKED
+), deleted AS (
+    DELETE FROM pull_requests
+    WHERE id IN (SELECT id FROM doomed)
+    RETURNING id
+)
+SELECT count(*) FROM deleted;
+
+-- name: delete_expired_pull_requests(cutoff, batch_size)$
+-- Deletes at most batch_size PRs closed or merged before cutoff, oldest first; returns
+-- how many it deleted. Rows locked by a concurrent writer are skipped, not waited for.
+WITH doomed AS (
+    SELECT id
+    FROM pull_requests
+    WHERE closed_at < :cutoff
+    ORDER BY closed_at
+    LIMIT :batch_size
+    FOR UPDATE SKIP LOCKED
+), deleted AS (
+    DELETE FROM pull_requests
+    WHERE id IN (SELECT id FROM doomed)
+    RETURNING id
+)
+SELECT count(*) FROM deleted;

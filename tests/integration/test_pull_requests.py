@@ -1,0 +1,579 @@
+"""PullRequestStore, the GitHub pull-request cache, on a real, migrated PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, RepositoryData
+from codeflow.pull_requests import PruneResult, PullRequestData, PullRequestStore
+from codeflow.settings import Settings
+from codeflow.store import all_queries
+
+MakeUser = Callable[..., Awaitable[str]]
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+HELLO = 1296269
+SPOON = 1300192
+PAUSED = 132935648
+
+
+def pr(
+    pr_id: int,
+    *,
+    repo: int = HELLO,
+    number: int | None = None,
+    minutes: int = 0,
+    state: str = "open",
+    author: str = "octocat",
+    draft: bool = False,
+    title: str | None = None,
+) -> PullRequestData:
+    """A PR whose GitHub updated_at is T0 + minutes; closed and merged at that moment."""
+    updated = T0 + timedelta(minutes=minutes)
+    return PullRequestData.model_validate(
+        {
+            "id": pr_id,
+            "repository_github_id": repo,
+            "number": number or pr_id,
+            "title": title or f"PR {pr_id}",
+            "author_login": author,
+            "state": state,
+            "draft": draft,
+            "head_ref": f"feature-{pr_id}",
+            "base_ref": "main",
+            "html_url": f"https://github.com/octocat/r/pull/{pr_id}",
+            "created_at": T0 - timedelta(days=30),
+            "updated_at": updated,
+            "closed_at": None if state == "open" else updated,
+            "merged_at": updated if state == "merged" else None,
+        }
+    )
+
+
+@pytest.fixture
+def prs(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> PullRequestStore:
+    return PullRequestStore(codeflow_pool, settings=codeflow_settings)
+
+
+async def make_monitor(
+    service: DatabaseService,
+    make_user: MakeUser,
+    username: str,
+    github_id: int,
+    *repos: tuple[int, str, bool],
+) -> str:
+    """A user with a profile who monitors `repos` given as (github id, owner/name, active)."""
+    user_id = await make_user()
+    await service.create_user_profile(user_id=user_id, github_id=github_id, username=username)
+    for repo_id, full_name, active in repos:
+        owner, name = full_name.split("/")
+        await service.add_repository(
+            user_id,
+            RepositoryData(github_id=repo_id, name=name, full_name=full_name, owner=owner, is_active=active),
+        )
+    return user_id
+
+
+@pytest.fixture
+async def user_id(codeflow_service: DatabaseService, make_user: MakeUser) -> str:
+    return await make_monitor(
+        codeflow_service,
+        make_user,
+        "octocat",
+        583231,
+        (HELLO, "octocat/Hello-World", True),
+        (SPOON, "octocat/Spoon-Knife", True),
+        (PAUSED, "octocat/paused", False),
+    )
+
+
+async def row_version(connection: asyncpg.Connection, pr_id: int) -> Any:
+    """xmin changes with every row version written, even one identical to the last."""
+    return await connection.fetchval("SELECT xmin::text FROM pull_requests WHERE id = $1", pr_id)
+
+
+# --- upserts ---------------------------------------------------------------------------
+
+
+async def test_upsert_inserts_and_reads_back(prs: PullRequestStore) -> None:
+    written = await prs.upsert_pull_request(
+        pr(2**40, number=1, state="merged", author="Dependabot[bot]", draft=True)
+    )
+    assert written is not None
+    assert (written.id, written.state, written.author_login, written.draft) == (
+        2**40,
+        "merged",
+        "Dependabot[bot]",
+        True,
+    )
+    assert written.merged_at == written.closed_at == T0
+    assert written.synced_at.utcoffset() == timedelta(0)
+    assert await prs.get_pull_request(2**40) == written
+    with pytest.raises(NotFound):
+        await prs.get_pull_request(1)
+
+
+async def test_older_event_after_newer_changes_nothing(
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection
+) -> None:
+    newer = await prs.upsert_pull_request(pr(1, minutes=10, state="closed", title="new title"))
+    version = await row_version(codeflow_connection, 1)
+    assert await prs.upsert_pull_request(pr(1, minutes=5, title="old title")) is None
+    assert await prs.get_pull_request(1) == newer
+    assert await row_version(codeflow_connection, 1) == version
+
+
+async def test_repeated_event_changes_nothing(
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection
+) -> None:
+    first = await prs.upsert_pull_request(pr(1, minutes=5))
+    version = await row_version(codeflow_connection, 1)
+    assert await prs.upsert_pull_request(pr(1, minutes=5)) is None
+    assert await prs.upsert_pull_requests([pr(1, minutes=5)]) == 0
+    assert await prs.get_pull_request(1) == first
+    assert await row_version(codeflow_connection, 1) == version, "not even an identical row version"
+
+
+async def test_newer_event_applies_and_reopen_clears_closed_at(prs: PullRequestStore) -> None:
+    opened = await prs.upsert_pull_request(pr(1, minutes=1))
+    closed = await prs.upsert_pull_request(pr(1, minutes=2, state="closed"))
+    reopened = await prs.upsert_pull_request(pr(1, minutes=3, title="reopened"))
+    assert opened is not None and closed is not None and reopened is not None
+    assert closed.state == "closed" and closed.closed_at == T0 + timedelta(minutes=2)
+    assert (reopened.state, reopened.closed_at, reopened.title) == ("open", None, "reopened")
+    assert reopened.synced_at >= closed.synced_at >= opened.synced_at
+
+
+async def test_batch_with_mixed_ages(prs: PullRequestStore, codeflow_connection: asyncpg.Connection) -> None:
+    assert await prs.upsert_pull_requests([pr(1, minutes=5), pr(2, minutes=5)]) == 2
+    version_1 = await row_version(codeflow_connection, 1)
+    batch = [
+        pr(1, minutes=3, state="closed"),  # older than the cache: ignored
+        pr(2, minutes=7, title="newer"),  # newer: applied
+        pr(3, minutes=1, title="stale copy"),  # new PR, twice in the batch: the newest wins
+        pr(3, minutes=9, state="merged"),
+        pr(4, minutes=2),  # new
+    ]
+    assert await prs.upsert_pull_requests(batch) == 3
+    assert (await prs.get_pull_request(1)).state == "open"
+    assert await row_version(codeflow_connection, 1) == version_1
+    assert (await prs.get_pull_request(2)).title == "newer"
+    third = await prs.get_pull_request(3)
+    assert (third.state, third.updated_at) == ("merged", T0 + timedelta(minutes=9))
+    assert (await prs.get_pull_request(4)).updated_at == T0 + timedelta(minutes=2)
+    assert await prs.upsert_pull_requests(batch) == 0, "the same batch again changes nothing"
+    assert await prs.upsert_pull_requests([]) == 0
+
+
+async def test_one_number_twice_in_a_repository_is_refused(prs: PullRequestStore) -> None:
+    await prs.upsert_pull_request(pr(1))
+    clash = pr(2).model_copy(update={"number": 1})
+    with pytest.raises(AlreadyExists) as caught:
+        await prs.upsert_pull_request(clash)
+    assert caught.value.constraint == "pull_requests_repository_github_id_number_key"
+
+
+def github_payload(**changes: Any) -> dict[str, Any]:
+    """A pull request as GitHub's REST API and pull_request webhooks send it (trimmed)."""
+    payload: dict[str, Any] = {
+        "id": 1,
+        "number": 1347,
+        "state": "closed",
+        "title": "Amazing new feature",
+        "user": {"login": "octocat", "id": 1},
+        "draft": False,
+        "head": {"ref": "new-topic", "repo": {"id": 99}},
+        "base": {"ref": "master", "repo": {"id": HELLO}},
+        "html_url": "https://github.com/octocat/Hello-World/pull/1347",
+        "created_at": "2011-01-26T19:01:12Z",
+        "updated_at": "2011-01-26T19:01:12Z",
+        "closed_at": "2011-01-26T19:01:12Z",
+        "merged_at": "2011-01-26T19:01:12Z",
+    }
+    payload.update(changes)
+    return payload
+
+
+def test_from_github_maps_the_rest_shape() -> None:
+    merged = PullRequestData.from_github(github_payload())
+    assert (merged.state, merged.repository_github_id, merged.head_ref, merged.base_ref) == (
+        "merged",
+        HELLO,
+        "new-topic",
+        "master",
+    )
+    assert merged.created_at == datetime(2011, 1, 26, 19, 1, 12, tzinfo=UTC)
+    assert PullRequestData.from_github(github_payload(merged_at=None)).state == "closed"
+    reopened = github_payload(state="open", closed_at=None, merged_at=None, draft=None)
+    assert PullRequestData.from_github(reopened).draft is False
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"id": 1},
+        github_payload(user=None),
+        github_payload(state="open", merged_at=None),  # open but closed_at set
+        github_payload(merged_at="2011-01-26T19:01:12"),  # naive timestamp
+        github_payload(updated_at="2010-01-01T00:00:00Z"),  # before created_at
+        github_payload(html_url="javascript:alert(1)"),
+        github_payload(title=""),
+        github_payload(id=0),
+    ],
+)
+def test_from_github_rejects_what_github_never_sends(payload: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput):
+        PullRequestData.from_github(payload)
+
+
+async def test_check_constraints_back_the_model(codeflow_connection: asyncpg.Connection) -> None:
+    """Writers that bypass the store still cannot cache an impossible PR."""
+    insert = (
+        "INSERT INTO pull_requests (id, repository_github_id, number, title, author_login, state, draft,"
+        " head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)"
+        " VALUES (1, 1, 1, 't', 'a', $1, false, 'h', 'b', 'https://x', $2, $2, $3, $4)"
+    )
+    with pytest.raises(asyncpg.CheckViolationError, match="pull_requests_merged_at_check"):
+        await codeflow_connection.execute(insert, "merged", T0, T0, None)
+    with pytest.raises(asyncpg.CheckViolationError, match="pull_requests_closed_at_check"):
+        await codeflow_connection.execute(insert, "open", T0, T0, None)
+    with pytest.raises(asyncpg.CheckViolationError, match="pull_requests_state_check"):
+        await codeflow_connection.execute(insert, "draft", T0, T0, None)
+    await codeflow_connection.execute(insert, "merged", T0, T0, T0)
+
+
+# --- the dashboard ---------------------------------------------------------------------
+
+
+async def all_pages(prs: PullRequestStore, user_id: str, **filters: Any) -> list[int]:
+    ids: list[int] = []
+    cursor = None
+    while True:
+        page = await prs.get_dashboard(user_id, cursor=cursor, limit=3, **filters)
+        ids += [item.id for item in page.items]
+        if page.next_cursor is None:
+            return ids
+        cursor = page.next_cursor
+
+
+async def test_dashboard_lists_open_prs_of_active_repositories_newest_first(
+    prs: PullRequestStore, user_id: str
+) -> None:
+    await prs.upsert_pull_requests(
+        [
+            pr(1, repo=HELLO, minutes=1),
+            pr(2, repo=SPOON, minutes=3),
+            pr(3, repo=HELLO, minutes=2),
+            pr(4, repo=HELLO, minutes=9, state="closed"),
+            pr(5, repo=SPOON, minutes=9, state="merged"),
+            pr(6, repo=PAUSED, minutes=9),  # paused repository
+            pr(7, repo=42, minutes=9),  # a repository this user does not monitor
+        ]
+    )
+    page = await prs.get_dashboard(user_id)
+    assert [item.id for item in page.items] == [2, 3, 1]
+    assert page.next_cursor is None
+    assert [item.repository_full_name for item in page.items] == [
+        "octocat/Spoon-Knife",
+        "octocat/Hello-World",
+        "octocat/Hello-World",
+    ]
+
+
+async def test_dashboard_pages_neither_skip_nor_repeat_while_rows_arrive(
+    prs: PullRequestStore, user_id: str
+) -> None:
+    # Ties on updated_at across repositories: the id decides, so no row falls between pages.
+    existing = [pr(n, repo=HELLO if n % 2 else SPOON, minutes=n // 4) for n in range(1000, 1040)]
+    await prs.upsert_pull_requests(existing)
+    seen: list[int] = []
+    shown_later: set[int] = set()
+    hidden: set[int] = set()
+    cursor = None
+    arrivals = iter(range(1, 1000))
+    while True:
+        page = await prs.get_dashboard(user_id, cursor=cursor, limit=7)
+        seen += [item.id for item in page.items]
+        keys = [(item.updated_at, item.id) for item in page.items]
+        assert keys == sorted(keys, reverse=True)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+        last = page.items[-1]
+        at_cursor = int((last.updated_at - T0) / timedelta(minutes=1))
+        arriving = [
+            pr(next(arrivals), repo=HELLO, minutes=10_000),  # newer than every row
+            pr(next(arrivals), repo=SPOON, minutes=-10_000 - len(seen)),  # older than every row
+            pr(next(arrivals), repo=HELLO, minutes=at_cursor),  # the cursor's instant: id decides
+        ]
+        await prs.upsert_pull_requests(arriving)
+        for data in arriving:
+            # Rows after the cursor are still to come; rows before it are not shown.
+            after = (data.updated_at, data.id) < (last.updated_at, last.id)
+            (shown_later if after else hidden).add(data.id)
+    assert len(seen) == len(set(seen)), "no row repeated"
+    assert {data.id for data in existing} <= set(seen), "no existing row skipped"
+    assert shown_later <= set(seen)
+    assert not hidden & set(seen)
+    assert len(hidden) >= 5 and len(shown_later) >= 5
+
+
+async def test_dashboard_filters(prs: PullRequestStore, user_id: str) -> None:
+    await prs.upsert_pull_requests(
+        [
+            pr(1, repo=HELLO, minutes=1, author="octocat"),
+            pr(2, repo=HELLO, minutes=2, author="hubot", draft=True),
+            pr(3, repo=SPOON, minutes=3, author="hubot"),
+            pr(4, repo=SPOON, minutes=4, author="octocat", draft=True),
+            pr(5, repo=PAUSED, minutes=5, author="hubot"),
+        ]
+    )
+    assert await all_pages(prs, user_id) == [4, 3, 2, 1]
+    assert await all_pages(prs, user_id, repository_github_id=SPOON) == [4, 3]
+    assert await all_pages(prs, user_id, repository_github_id=PAUSED) == [], "paused stays hidden"
+    assert await all_pages(prs, user_id, author="HUBOT") == [3, 2], "logins match in any case"
+    assert await all_pages(prs, user_id, draft=True) == [4, 2]
+    assert await all_pages(prs, user_id, draft=False) == [3, 1]
+    assert await all_pages(prs, user_id, repository_github_id=HELLO, author="hubot", draft=True) == [2]
+    assert await all_pages(prs, user_id, author="nobody") == []
+
+
+async def test_two_users_monitoring_one_repository_see_the_same_prs(
+    prs: PullRequestStore, codeflow_service: DatabaseService, make_user: MakeUser, user_id: str
+) -> None:
+    other = await make_monitor(
+        codeflow_service, make_user, "hubot", 480938, (HELLO, "OctoCat/hello-world", True)
+    )
+    await prs.upsert_pull_requests([pr(1, repo=HELLO, minutes=1), pr(2, repo=SPOON, minutes=2)])
+    mine = (await prs.get_dashboard(user_id)).items
+    theirs = (await prs.get_dashboard(other)).items
+    assert [item.id for item in mine] == [2, 1]
+    assert [item.id for item in theirs] == [1]
+    assert theirs[0].repository_full_name == "OctoCat/hello-world", "each sees their own name for it"
+    assert theirs[0].model_dump(exclude={"repository_full_name"}) == mine[1].model_dump(
+        exclude={"repository_full_name"}
+    )
+    assert await codeflow_service.count_user_profiles() == 2
+    assert len(await codeflow_service.get_user_repositories(other)) == 1
+
+
+async def test_dashboard_of_a_user_without_profile_is_empty(
+    prs: PullRequestStore, make_user: MakeUser
+) -> None:
+    await prs.upsert_pull_request(pr(1))
+    page = await prs.get_dashboard(await make_user())
+    assert (page.items, page.next_cursor) == ([], None)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"cursor": "not a cursor"},
+        {"cursor": "MTIzNDU"},  # base64 of "12345": no id
+        {"cursor": ""},
+        {"cursor": 42},
+        {"limit": 0},
+        {"limit": 101},
+        {"draft": "yes"},
+        {"author": "not a login"},
+        {"repository_github_id": -1},
+    ],
+)
+async def test_dashboard_rejects_malformed_arguments(
+    prs: PullRequestStore, user_id: str, arguments: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidInput):
+        await prs.get_dashboard(user_id, **arguments)
+
+
+# --- counts and pruning ----------------------------------------------------------------
+
+
+async def test_counts_per_repository_and_state(
+    prs: PullRequestStore, user_id: str, codeflow_service: DatabaseService
+) -> None:
+    await prs.upsert_pull_requests(
+        [
+            pr(1, repo=HELLO),
+            pr(2, repo=HELLO, state="closed"),
+            pr(3, repo=HELLO, state="merged"),
+            pr(4, repo=HELLO, state="merged"),
+            pr(5, repo=PAUSED),
+            pr(6, repo=42),
+        ]
+    )
+    counts = await prs.count_user_pull_requests(user_id)
+    assert [(c.full_name, c.open, c.closed, c.merged) for c in counts] == [
+        ("octocat/Hello-World", 1, 1, 2),
+        ("octocat/Spoon-Knife", 0, 0, 0),
+    ]
+    assert counts[0].repository_github_id == HELLO
+    assert await prs.count_user_pull_requests("nobody") == []
+    assert len(await codeflow_service.get_user_repositories(user_id)) == 3
+
+
+async def test_prune_in_batches(
+    prs: PullRequestStore, user_id: str, codeflow_connection: asyncpg.Connection
+) -> None:
+    now = datetime.now(UTC)
+
+    def aged(data: PullRequestData, days: int) -> PullRequestData:
+        moment = now - timedelta(days=days)
+        closed = None if data.state == "open" else moment
+        merged = moment if data.state == "merged" else None
+        return data.model_copy(
+            update={"created_at": moment, "updated_at": moment, "closed_at": closed, "merged_at": merged}
+        )
+
+    unmonitored = [pr(n, repo=repo) for n, repo in zip(range(100, 107), [7, 7, 7, 8, 8, 9, 9], strict=True)]
+    expired = [aged(pr(n, state="merged" if n % 2 else "closed"), 91) for n in range(200, 205)]
+    kept = [
+        aged(pr(300, state="closed"), 89),  # within retention
+        aged(pr(301), 400),  # open, however old
+        aged(pr(302, repo=PAUSED, state="closed"), 1),  # a paused repository is still monitored
+        pr(303, repo=SPOON),
+    ]
+    await prs.upsert_pull_requests([*unmonitored, *expired, *kept])
+
+    # Run on one connection whose statements are logged, to count the batches.
+    statements: list[str] = []
+    codeflow_connection.add_query_logger(lambda logged: statements.append(logged.query))
+    pruner = PullRequestStore(codeflow_connection)
+    assert await pruner.prune_pull_requests(closed_retention_days=90, batch_size=3) == PruneResult(
+        unmonitored=7, expired=5
+    )
+    await asyncio.sleep(0)  # asyncpg calls query loggers soon after, not during, the query
+    deletes = [query for query in statements if "DELETE FROM pull_requests" in query]
+    assert len(deletes) == 3 + 2, "7 rows in batches of 3, then 5 in batches of 3"
+    remaining = await codeflow_connection.fetch("SELECT id FROM pull_requests ORDER BY id")
+    assert [row["id"] for row in remaining] == [data.id for data in kept]
+    assert await prs.prune_pull_requests() == PruneResult(unmonitored=0, expired=0)
+
+
+async def test_prune_keeps_a_repository_someone_else_still_monitors(
+    prs: PullRequestStore, codeflow_service: DatabaseService, make_user: MakeUser, user_id: str
+) -> None:
+    other = await make_monitor(
+        codeflow_service, make_user, "hubot", 480938, (SPOON, "octocat/Spoon-Knife", True)
+    )
+    await prs.upsert_pull_requests([pr(1, repo=HELLO), pr(2, repo=SPOON)])
+    mine = await codeflow_service.get_repository_by_github_id(user_id, SPOON)
+    await codeflow_service.delete_repository(mine.id)
+    assert await prs.prune_pull_requests() == PruneResult(unmonitored=0, expired=0)
+    await codeflow_service.delete_repository(
+        (await codeflow_service.get_repository_by_github_id(other, SPOON)).id
+    )
+    assert await prs.prune_pull_requests() == PruneResult(unmonitored=1, expired=0)
+    assert [item.id for item in (await prs.get_dashboard(user_id)).items] == [1]
+
+
+@pytest.mark.parametrize("arguments", [{"closed_retention_days": -1}, {"batch_size": 0}, {"batch_size": 1.5}])
+async def test_prune_rejects_nonsense_arguments(prs: PullRequestStore, arguments: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput):
+        await prs.prune_pull_requests(**arguments)
+
+
+# --- the plan on a large dataset --------------------------------------------------------
+
+
+def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+async def dashboard_plan(
+    connection: asyncpg.Connection, values: dict[str, Any], *, generic: bool
+) -> list[dict[str, Any]]:
+    """The plan nodes of the dashboard query: the custom plan for `values`, or the generic
+    plan a cached prepared statement falls back to (parameters unknown when planned)."""
+    query = all_queries()["list_dashboard_pull_requests"]
+    if generic:
+        literals = [
+            await connection.fetchval(
+                "SELECT quote_nullable($1::text)", None if value is None else str(value)
+            )
+            for value in query.args(values)
+        ]
+        await connection.execute(f"PREPARE dashboard AS {query.sql}")
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            explained = await connection.fetchval(
+                f"EXPLAIN (FORMAT JSON) EXECUTE dashboard({', '.join(literals)})"
+            )
+        finally:
+            await connection.execute("DEALLOCATE dashboard; RESET plan_cache_mode")
+    else:
+        explained = await connection.fetchval(f"EXPLAIN (FORMAT JSON) {query.sql}", *query.args(values))
+    return list(plan_nodes(json.loads(explained)[0]["Plan"]))
+
+
+async def test_dashboard_query_uses_the_dashboard_index_on_a_large_dataset(
+    codeflow_connection: asyncpg.Connection, user_id: str
+) -> None:
+    started = time.monotonic()
+    # 200 repositories x 400 PRs, half of them open; the user monitors two of them.
+    await codeflow_connection.execute(
+        """
+        INSERT INTO pull_requests (id, repository_github_id, number, title, author_login, state, draft,
+                                   head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)
+        SELECT n, repo, number, 'PR ' || n, 'user' || (number % 50), state, n % 7 = 0,
+               'feature-' || n, 'main', 'https://github.com/o/r/pull/' || number,
+               created, created + interval '1 hour', closed, CASE WHEN state = 'merged' THEN closed END
+        FROM (
+            SELECT n, CASE n % 200 WHEN 0 THEN $1 WHEN 1 THEN $2 ELSE 1000 + n % 200 END AS repo,
+                   n / 200 AS number,
+                   CASE WHEN n / 200 % 4 < 2 THEN 'open' WHEN n / 200 % 4 = 2 THEN 'closed' ELSE 'merged' END
+                       AS state,
+                   timestamptz '2025-01-01' + n * interval '1 minute' AS created
+            FROM generate_series(200, 80199) AS n
+        ) AS generated
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN state = 'open' THEN NULL ELSE created + interval '2 hours' END AS closed
+        ) AS closing
+        """,
+        HELLO,
+        SPOON,
+    )
+    await codeflow_connection.execute("ANALYZE pull_requests, repositories, user_profiles")
+    first_page = {
+        "user_id": user_id,
+        "before_updated_at": None,
+        "before_id": None,
+        "repository_github_id": None,
+        "author_login": None,
+        "draft": None,
+        "page_size": 26,
+    }
+    later_filtered_page = {
+        **first_page,
+        "before_updated_at": datetime(2025, 2, 1, tzinfo=UTC),
+        "before_id": 50_000,
+        "author_login": "user4",
+        "draft": False,
+    }
+    for generic in (False, True):
+        for values in (first_page, later_filtered_page):
+            nodes = await dashboard_plan(codeflow_connection, values, generic=generic)
+            assert not [
+                node
+                for node in nodes
+                if node.get("Relation Name") == "pull_requests" and node["Node Type"] == "Seq Scan"
+            ], nodes
+            indexes = {node["Index Name"] for node in nodes if node.get("Index Name", "").startswith("pull_")}
+            assert indexes == {"pull_requests_open_dashboard_idx"}, nodes
+        # Unfiltered, the common case: read in index order, stop after a page per repository.
+        assert any(
+            node["Node Type"] == "Index Scan"
+            and node["Index Name"] == "pull_requests_open_dashboard_idx"
+            and node["Scan Direction"] == "Backward"
+            for node in await dashboard_plan(codeflow_connection, first_page, generic=generic)
+        )
+    assert time.monotonic() - started < 10
