@@ -7,13 +7,16 @@ one pool per process (the story's Prisma singleton) and `close_pool()` ends it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Literal, TypedDict, cast
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from codeflow.errors import DatabaseUnavailable, translate
-from codeflow.settings import Settings, load_settings
+from codeflow.errors import CodeflowError, ConfigurationError, DatabaseUnavailable, translate
+from codeflow.iam import RdsIamTokenProvider
+from codeflow.retry import Backoff, connect_with_retry
+from codeflow.settings import Settings, load_settings, redact_url
 
 
 async def _rollback_only(_connection: asyncpg.Connection) -> None:
@@ -23,6 +26,9 @@ async def _rollback_only(_connection: asyncpg.Connection) -> None:
     file), settings are fixed at connect time, so the default reset query
     (RESET ALL; UNLISTEN *; advisory unlock) is a wasted round trip per checkout.
     """
+
+
+PasswordProvider = Callable[[], str] | Callable[[], Awaitable[str]]
 
 
 class PoolOptions(TypedDict, total=False):
@@ -36,66 +42,168 @@ class PoolOptions(TypedDict, total=False):
     command_timeout: float
     server_settings: dict[str, str]
     reset: Callable[[asyncpg.Connection], Awaitable[None]] | None
+    statement_cache_size: int
+    connect: Callable[..., Awaitable[asyncpg.Connection]]
+    password: PasswordProvider
 
 
-def pool_options(settings: Settings) -> PoolOptions:
-    """Keyword arguments for `asyncpg.create_pool` derived from `settings`."""
-    return PoolOptions(
-        dsn=settings.database_url.get_secret_value(),
+def pool_options(
+    settings: Settings, *, read_only: bool = False, password: PasswordProvider | None = None
+) -> PoolOptions:
+    """Keyword arguments for `asyncpg.create_pool` derived from `settings`.
+
+    `read_only` builds the replica pool (DATABASE_READ_URL, falling back to
+    DATABASE_URL); `password` overrides how passwords are obtained (by default an
+    RDS IAM token provider when DB_IAM_AUTH is on, else the URL's password).
+    """
+    url = _url(settings, read_only=read_only)
+    options = PoolOptions(
+        dsn=url,
         min_size=min(settings.db_pool_min_size, settings.db_pool_max_size),
         max_size=settings.db_pool_max_size,
         max_inactive_connection_lifetime=settings.db_pool_max_idle_s,
         timeout=settings.db_connect_timeout_s,
         command_timeout=settings.db_command_timeout_s,
-        server_settings={
-            "application_name": settings.db_application_name,
-            "statement_timeout": str(settings.db_statement_timeout_ms),
-            "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
-            "timezone": "UTC",
-        },
+        server_settings=_server_settings(settings, read_only=read_only),
         # None keeps asyncpg's default reset query.
         reset=_rollback_only if settings.db_pool_reset == "transaction" else None,
+        connect=_retrying_connect(settings, redact_url(url)),
+    )
+    if settings.db_transaction_pooler:
+        # Named statements live on one server connection, which the pooler hands to
+        # other clients between transactions. With no cache asyncpg uses the unnamed
+        # statement and re-parses it in the same Sync as its Bind/Execute.
+        options["statement_cache_size"] = 0
+    if password is None and settings.db_iam_auth:
+        password = _iam_provider(settings, url)
+    if password is not None:
+        options["password"] = password
+    return options
+
+
+def _url(settings: Settings, *, read_only: bool) -> str:
+    chosen = (read_only and settings.database_read_url) or settings.database_url
+    return chosen.get_secret_value()
+
+
+def _server_settings(settings: Settings, *, read_only: bool) -> dict[str, str]:
+    if settings.db_transaction_pooler:
+        # PgBouncer refuses start-up parameters it does not track and RDS Proxy pins
+        # sessions that set them; the timeouts belong on the role (infra/roles.sql),
+        # UTC on the database (first migration).
+        return {"application_name": settings.db_application_name}
+    server_settings = {
+        "application_name": settings.db_application_name,
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+        "timezone": "UTC",
+    }
+    if read_only:
+        # A write sent to the read pool fails even when it points at the primary.
+        server_settings["default_transaction_read_only"] = "on"
+    return server_settings
+
+
+def _retrying_connect(settings: Settings, target: str) -> Callable[..., Awaitable[asyncpg.Connection]]:
+    """The pool's connect function: every new connection (start-up, after a failover,
+    replacing an idle one) retries transient failures."""
+    backoff = Backoff(
+        attempts=settings.db_connect_attempts,
+        first_delay_s=settings.db_connect_backoff_s,
+        max_delay_s=settings.db_connect_backoff_max_s,
+    )
+
+    async def connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+        return await connect_with_retry(
+            lambda: asyncpg.connect(*args, **kwargs), backoff=backoff, target=target
+        )
+
+    return connect
+
+
+def _iam_provider(settings: Settings, url: str) -> RdsIamTokenProvider:
+    parts = urlsplit(url)
+    if not parts.hostname or not parts.username:
+        raise ConfigurationError("DB_IAM_AUTH=true: the database URL must name the host and the user")
+    return RdsIamTokenProvider(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=unquote(parts.username),
+        region=settings.db_iam_region,
     )
 
 
-async def create_pool(settings: Settings | None = None) -> asyncpg.Pool:
-    """Open a pool; `DatabaseUnavailable` (naming the server, not the password) if it can't."""
+async def create_pool(
+    settings: Settings | None = None, *, read_only: bool = False, password: PasswordProvider | None = None
+) -> asyncpg.Pool:
+    """Open a pool; `DatabaseUnavailable` (naming the server, not the password) if it can't.
+
+    `read_only=True` opens the pool for lag-tolerant reads: on DATABASE_READ_URL when
+    set (else DATABASE_URL), with every transaction read-only.
+    """
     settings = settings or load_settings()
     try:
-        return await asyncpg.create_pool(**pool_options(settings))
+        options = pool_options(settings, read_only=read_only, password=password)
+        # The stubs spell `connect` as a Protocol listing every connect() keyword.
+        pool: asyncpg.Pool = await asyncpg.create_pool(**cast("dict[str, Any]", options))
+        return pool
+    except CodeflowError:
+        raise
     except Exception as exc:
         error = translate(exc, query="connect")
         if isinstance(error, DatabaseUnavailable):
-            raise DatabaseUnavailable(f"cannot connect to {settings.redacted_database_url}: {error}") from exc
+            target = redact_url(_url(settings, read_only=read_only))
+            raise DatabaseUnavailable(f"cannot connect to {target}: {error}") from exc
         raise error from exc
 
 
-# The process-wide pool, as the task that creates it: concurrent first callers await
-# the same task, and a failed creation is forgotten so that the next call retries.
-_shared: tuple[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]] | None = None
+# The process-wide pools, each as the task that creates it: concurrent first callers
+# await the same task, and a failed creation is forgotten so that the next call retries.
+_Slot = tuple[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]]
+_shared: _Slot | None = None  # get_pool's
+_shared_read: _Slot | None = None  # get_read_pool's
+_SlotName = Literal["_shared", "_shared_read"]
 
 
 async def get_pool(settings: Settings | None = None) -> asyncpg.Pool:
     """The process-wide pool, created on first use (and again if its event loop has ended)."""
-    global _shared
+    return await _process_pool("_shared", lambda: create_pool(settings))
+
+
+async def get_read_pool(settings: Settings | None = None) -> asyncpg.Pool:
+    """The process-wide pool for reads that tolerate replication lag: on
+    DATABASE_READ_URL, read-only; the `get_pool()` pool when no replica is set."""
+    settings = settings or load_settings()
+    if settings.database_read_url is None:
+        return await get_pool(settings)
+    return await _process_pool("_shared_read", lambda: create_pool(settings, read_only=True))
+
+
+async def _process_pool(
+    slot: _SlotName, create: Callable[[], Coroutine[Any, Any, asyncpg.Pool]]
+) -> asyncpg.Pool:
     loop = asyncio.get_running_loop()
-    if _shared is None or _shared[0] is not loop:
-        _shared = (loop, loop.create_task(create_pool(settings)))
-    task = _shared[1]
+    current: _Slot | None = globals()[slot]
+    if current is None or current[0] is not loop:
+        current = (loop, loop.create_task(create()))
+        globals()[slot] = current
+    task = current[1]
     try:
         return await asyncio.shield(task)
     except BaseException:
-        if task.done() and _shared is not None and _shared[1] is task:
-            _shared = None
+        if task.done() and globals()[slot] is current:
+            globals()[slot] = None
         raise
 
 
 async def close_pool() -> None:
-    """Close the process-wide pool, if one is open."""
-    global _shared
-    if _shared is None:
-        return
-    _, task = _shared
-    _shared = None
-    if not task.done() or (not task.cancelled() and task.exception() is None):
-        await (await task).close()
+    """Close the process-wide pools, if any are open."""
+    slots: tuple[_SlotName, ...] = ("_shared", "_shared_read")
+    for slot in slots:
+        current: _Slot | None = globals()[slot]
+        globals()[slot] = None
+        if current is None:
+            continue
+        task = current[1]
+        if not task.done() or (not task.cancelled() and task.exception() is None):
+            await (await task).close()

@@ -7,10 +7,10 @@ in an error, a log line or a `repr`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codeflow.errors import ConfigurationError
@@ -62,11 +62,58 @@ class Settings(BaseSettings):
         ge=0,
         description="update_user_last_active writes at most once per this many seconds per user.",
     )
+    database_read_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Optional read replica (same form as DATABASE_URL) for reads that tolerate "
+            "replication lag; see create_read_pool. Writes always use DATABASE_URL."
+        ),
+    )
+    db_transaction_pooler: bool = Field(
+        default=False,
+        description=(
+            "DATABASE_URL points at a transaction-pooling proxy (PgBouncer pool_mode=transaction, "
+            "RDS Proxy): no named prepared statements, no session-level reset, and only "
+            "application_name in the start-up packet (set timeouts on the role instead)."
+        ),
+    )
+    db_connect_attempts: int = Field(
+        default=4, ge=1, description="Tries per new connection when the failure is transient."
+    )
+    db_connect_backoff_s: float = Field(
+        default=0.25, ge=0, description="Ceiling of the first random wait between tries; doubles per try."
+    )
+    db_connect_backoff_max_s: float = Field(
+        default=4.0, ge=0, description="Largest ceiling of one wait between connection tries."
+    )
+    db_iam_auth: bool = Field(
+        default=False,
+        description=(
+            "Authenticate with RDS IAM tokens (boto3, the 'aws' extra) instead of a password; "
+            "the user, host and port come from DATABASE_URL, which must carry no password."
+        ),
+    )
+    db_iam_region: str | None = Field(
+        default=None, description="AWS region of the database for IAM tokens (unset: AWS_REGION)."
+    )
 
-    @field_validator("database_url")
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.db_transaction_pooler and self.db_pool_reset == "full":
+            raise ValueError(
+                "DB_POOL_RESET=full runs RESET ALL on every release, which a transaction pooler "
+                "applies to whichever server connection it picks (and RDS Proxy pins on): "
+                "use DB_POOL_RESET=transaction with DB_TRANSACTION_POOLER=true"
+            )
+        urls = (self.database_url, self.database_read_url)
+        if self.db_iam_auth and any(url and urlsplit(url.get_secret_value()).password for url in urls):
+            raise ValueError("DB_IAM_AUTH=true: the database URLs must not contain a password")
+        return self
+
+    @field_validator("database_url", "database_read_url")
     @classmethod
-    def _postgres_url(cls, value: SecretStr) -> SecretStr:
-        problem = url_problem(value.get_secret_value())
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = value and url_problem(value.get_secret_value())
         if problem:
             raise ValueError(problem)
         return value
@@ -82,7 +129,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']).upper()}: {_describe(error)}"
+            ": ".join(filter(None, (".".join(map(str, error["loc"])).upper(), _describe(error))))
             for error in exc.errors(include_input=False, include_url=False)
         )
         raise ConfigurationError(f"invalid settings: {problems}") from None
