@@ -51,3 +51,39 @@ INSERT INTO repositories (id, user_id, github_id, name, full_name, owner, is_act
 ON CONFLICT (id) DO UPDATE
 SET user_id = excluded.user_id, github_id = excluded.github_id, name = excluded.name,
     full_name = excluded.full_name, owner = excluded.owner, is_active = excluded.is_active;
+
+-- The pull-request cache (docs/pull_requests.md): a few PRs per seeded repository, in
+-- every state, shared by both users who monitor octocat/Hello-World. PR ids above 2^31
+-- must fit like repository ids.
+INSERT INTO pull_requests (id, repository_github_id, number, title, author_login, state, draft,
+                           head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at) VALUES
+    (2000000001, 1296269, 1, 'Add a friendly greeting', 'octocat', 'open', false, 'greeting', 'master',
+     'https://github.com/octocat/Hello-World/pull/1', '2026-03-01 09:00:00+00', '2026-03-05 10:00:00+00', NULL, NULL),
+    (2000000002, 1296269, 2, 'WIP: translate the README', 'hubot', 'open', true, 'readme-i18n', 'master',
+     'https://github.com/octocat/Hello-World/pull/2', '2026-03-02 09:00:00+00', '2026-03-06 11:00:00+00', NULL, NULL),
+    (2000000003, 1296269, 3, 'Fix typo in README', 'monalisa', 'merged', false, 'typo', 'master',
+     'https://github.com/octocat/Hello-World/pull/3', '2026-02-01 09:00:00+00', '2026-02-02 09:30:00+00',
+     '2026-02-02 09:30:00+00', '2026-02-02 09:30:00+00'),
+    (2000000004, 1300192, 1, 'Sharpen the spoon', 'octocat', 'open', false, 'sharper', 'main',
+     'https://github.com/octocat/Spoon-Knife/pull/1', '2026-03-03 09:00:00+00', '2026-03-04 12:00:00+00', NULL, NULL),
+    (2000000005, 1300192, 2, 'Replace the knife', 'dependabot[bot]', 'closed', false, 'dependabot/knife-2', 'main',
+     'https://github.com/octocat/Spoon-Knife/pull/2', '2026-02-10 09:00:00+00', '2026-02-12 09:00:00+00',
+     '2026-02-12 09:00:00+00', NULL),
+    -- A paused repository: cached, but hidden from its user's dashboard.
+    (2000000006, 132935648, 1, 'Add boysenberries', 'octocat', 'open', false, 'berries', 'main',
+     'https://github.com/octocat/boysenberry-repo-1/pull/1', '2026-03-01 08:00:00+00', '2026-03-01 08:00:00+00', NULL, NULL),
+    (2000000007, 3081286, 1, 'Upgrade the adapter', 'hubot', 'open', false, 'adapter-upgrade', 'main',
+     'https://github.com/hubotio/hubot/pull/1', '2026-03-02 08:00:00+00', '2026-03-07 08:00:00+00', NULL, NULL),
+    (2000000008, 3081286, 2, 'Drop Node 16', 'hubot', 'merged', false, 'drop-node-16', 'main',
+     'https://github.com/hubotio/hubot/pull/2', '2026-01-15 08:00:00+00', '2026-01-20 08:00:00+00',
+     '2026-01-20 08:00:00+00', '2026-01-20 08:00:00+00'),
+    (3000000001, 3000000001, 1, 'Add a language', 'monalisa', 'open', true, 'new-language', 'main',
+     'https://github.com/github/linguist/pull/1', '2026-03-03 07:00:00+00', '2026-03-08 07:00:00+00', NULL, NULL),
+    (3000000002, 3000000001, 2, 'Fix a heuristic', 'octocat', 'open', false, 'heuristic', 'main',
+     'https://github.com/github/linguist/pull/2', '2026-03-04 07:00:00+00', '2026-03-04 07:30:00+00', NULL, NULL)
+ON CONFLICT (id) DO UPDATE
+SET repository_github_id = excluded.repository_github_id, number = excluded.number, title = excluded.title,
+    author_login = excluded.author_login, state = excluded.state, draft = excluded.draft,
+    head_ref = excluded.head_ref, base_ref = excluded.base_ref, html_url = excluded.html_url,
+    created_at = excluded.created_at, updated_at = excluded.updated_at, closed_at = excluded.closed_at,
+    merged_at = excluded.merged_at;
