@@ -15,6 +15,15 @@ from codeflow.errors import (
 from codeflow.health import check_database_connection, health_report
 from codeflow.models import HealthReport, Repository, RepositoryCounts, RepositoryData, UserProfile
 from codeflow.pool import close_pool, create_pool, get_pool
+from codeflow.pull_requests import (
+    DashboardPage,
+    DashboardPullRequest,
+    PruneResult,
+    PullRequest,
+    PullRequestCounts,
+    PullRequestData,
+    PullRequestStore,
+)
 from codeflow.service import DatabaseService
 from codeflow.settings import Settings, load_settings
 
@@ -25,11 +34,18 @@ __all__ = [
     "Authenticator",
     "CodeflowError",
     "ConfigurationError",
+    "DashboardPage",
+    "DashboardPullRequest",
     "DatabaseService",
     "DatabaseUnavailable",
     "HealthReport",
     "InvalidInput",
     "NotFound",
+    "PruneResult",
+    "PullRequest",
+    "PullRequestCounts",
+    "PullRequestData",
+    "PullRequestStore",
     "QueryFailed",
     "QueryTimeout",
     "ReferencedRowMissing",
