@@ -128,12 +128,18 @@ WITH RECURSIVE cached (repository_github_id) AS (
     FROM cached
     WHERE cached.repository_github_id IS NOT NULL
 ), doomed AS (
-    SELECT pr.id
+    SELECT unmonitored.id
     FROM cached
-    JOIN pull_requests AS pr ON pr.repository_github_id = cached.repository_github_id
+    -- Per repository through the index, even when the planner expects many to go: a
+    -- locking subquery is never flattened into a join that could scan the whole table.
+    CROSS JOIN LATERAL (
+        SELECT pr.id
+        FROM pull_requests AS pr
+        WHERE pr.repository_github_id = cached.repository_github_id
+        FOR UPDATE SKIP LOCKED
+    ) AS unmonitored
     WHERE NOT EXISTS (SELECT FROM repositories AS r WHERE r.github_id = cached.repository_github_id)
     LIMIT :batch_size
-    FOR UPDATE OF pr SKIP LOCKED
 ), deleted AS (
     DELETE FROM pull_requests
     WHERE id IN (SELECT id FROM doomed)
