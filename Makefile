@@ -82,9 +82,33 @@ lint: $(STAMP) ## ruff, mypy --strict, docker-compose.yml validation
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/docker-compose -f docker-compose.yml config -q
+	$(MAKE) --no-print-directory lint-sql
 
-check: lint test ## everything CI runs
+check: lint test verify-sql types-check docs-check ## everything CI runs
 
 .PHONY: purge
 purge: $(STAMP) ## delete expired sessions and verification tokens (BATCH=500 rows per statement)
 	$(CLI) purge --batch-size $(or $(BATCH),500)
+
+# --- checked SQL (codeflow/checks.py) ---------------------------------------------------
+.PHONY: lint-sql verify-sql types types-check docs docs-check
+lint-sql: $(STAMP) ## sqlfluff on queries and migrations; squawk on each migration's up part
+	$(BIN)/sqlfluff lint queries db/migrations
+	@set -e; for file in db/migrations/*.sql; do \
+		sed '/^-- migrate:down/,$$d' "$$file" | $(BIN)/squawk --stdin-filepath "$$file"; \
+	done
+
+verify-sql: $(STAMP) ## every query checked against the test schema; plan guard on a large dataset
+	$(CLI) verify-sql
+
+types: $(STAMP) ## regenerate codeflow/query_types.py (the typed Store._run) from the SQL
+	$(CLI) types
+
+types-check: $(STAMP) ## fail if codeflow/query_types.py is stale
+	$(CLI) types --check
+
+docs: $(STAMP) ## regenerate docs/queries.md, the query catalog with plans
+	$(CLI) docs
+
+docs-check: $(STAMP) ## fail if docs/queries.md is stale (plans aside: they vary by server version)
+	$(CLI) docs --check

@@ -670,8 +670,8 @@ def _catalog_entry(item: Described, file: str, results: Mapping[str, object], pl
     if item.params:
         out += ["| parameter | PostgreSQL | Python |", "|---|---|---|"]
         out += [
-            f"| `{p.name}` | `{p.pg_type}` | `{_annotation(python_type(p.pg_type), set())}` |"
-            for p in item.params
+            f"| `${n}` `{p.name}` | `{p.pg_type}` | `{_annotation(python_type(p.pg_type), set())}` |"
+            for n, p in enumerate(item.params, start=1)
         ]
         out.append("")
     if item.columns:

@@ -1,5 +1,9 @@
 -- migrate:up
 
+-- Give up rather than queue, and block every later query, behind a long transaction
+-- holding a lock this migration needs (e.g. on users, which new foreign keys reference).
+SET LOCAL lock_timeout = '5s';
+
 -- The Prisma 7 driver adapter writes timestamps as UTC wall-clock text and ignores
 -- the offset it reads back: any other session time zone shifts every instant it
 -- stores or reads by the UTC offset. Pin this database's default to UTC so both

@@ -1,5 +1,9 @@
 -- migrate:up
 
+-- Give up rather than queue, and block every later query, behind a long transaction
+-- holding a lock this migration needs (e.g. on users, which new foreign keys reference).
+SET LOCAL lock_timeout = '5s';
+
 -- Auth.js tables, shaped as the Auth.js Prisma adapter maps them (story 0.4), so the
 -- Next.js front end and the Python services read and write the same rows.
 -- Ids are text: the adapter writes cuids; rows inserted elsewhere get a uuid.

@@ -1,5 +1,9 @@
 -- migrate:up
 
+-- Give up rather than queue, and block every later query, behind a long transaction
+-- holding a lock this migration needs (e.g. on users, which new foreign keys reference).
+SET LOCAL lock_timeout = '5s';
+
 -- CodeFlow's own data: a GitHub profile per signed-in user and the repositories each
 -- user monitors. Deviations from story 0.4's Prisma schema are listed in docs/schema.md.
 
