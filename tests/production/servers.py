@@ -258,18 +258,24 @@ def scratch_server() -> Iterator[ScratchServer]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def superuser_execute(server: ScratchServer, *statements: str, database: str = "postgres") -> None:
+async def superuser_run(server: ScratchServer, *statements: str, database: str = "postgres") -> None:
     """Run each of `statements` (no parameters) in turn as the scratch superuser."""
+    connection = await asyncpg.connect(server.url(database=database))
+    try:
+        for sql in statements:
+            await connection.execute(sql)
+    finally:
+        await connection.close()
 
-    async def run() -> None:
-        connection = await asyncpg.connect(server.url(database=database))
-        try:
-            for sql in statements:
-                await connection.execute(sql)
-        finally:
-            await connection.close()
 
-    asyncio.run(run())
+def superuser_execute(server: ScratchServer, *statements: str, database: str = "postgres") -> None:
+    """`superuser_run` from synchronous code."""
+    asyncio.run(superuser_run(server, *statements, database=database))
+
+
+def sql_literal(text: str) -> str:
+    """`text` as an SQL string literal, for statements that take no parameters (ALTER ROLE)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 # --- PgBouncer -----------------------------------------------------------------------
