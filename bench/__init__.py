@@ -1,0 +1,1 @@
+"""CodeFlow benchmarks: `python -m bench --help`. Not part of the installed package."""
