@@ -66,7 +66,6 @@ declare_results(
 )
 declare_full_scans(
     count_user_profiles="an operator statistic, not run per request",
-    delete_inactive_user_profiles="a scheduled batch job, not run per request",
 )
 
 class DatabaseService(Store):
