@@ -83,6 +83,7 @@ lint: $(STAMP) ## ruff, mypy --strict, docker-compose.yml validation
 	$(BIN)/mypy
 	$(BIN)/docker-compose -f docker-compose.yml config -q
 	$(MAKE) --no-print-directory lint-sql
+	$(MAKE) --no-print-directory cfn-lint
 
 check: lint test verify-sql types-check docs-check ## everything CI runs
 
@@ -112,3 +113,11 @@ docs: $(STAMP) ## regenerate docs/queries.md, the query catalog with plans
 
 docs-check: $(STAMP) ## fail if docs/queries.md is stale (plans aside: they vary by server version)
 	$(CLI) docs --check
+
+# --- production (infra/, tests/production) ------------------------------------------------
+.PHONY: cfn-lint test-production
+cfn-lint: $(STAMP) ## validate the RDS CloudFormation template (infra/rds.yaml)
+	$(BIN)/cfn-lint infra/rds.yaml
+
+test-production: $(STAMP) ## PgBouncer, TLS, IAM, roles and retry tests (starts its own servers)
+	$(BIN)/pytest tests/production $(PYTEST_ARGS)
