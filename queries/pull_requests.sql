@@ -33,7 +33,7 @@ WITH incoming AS (
                 :updated_ats::timestamptz[], :closed_ats::timestamptz[], :merged_ats::timestamptz[])
          AS batch (id, repository_github_id, number, title, author_login, state, draft,
                    head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)
-    ORDER BY id, updated_at DESC
+    ORDER BY id ASC, updated_at DESC
 ), written AS (
     INSERT INTO pull_requests AS pr (id, repository_github_id, number, title, author_login, state, draft,
                                      head_ref, base_ref, html_url, created_at, updated_at, closed_at,
@@ -139,7 +139,8 @@ WITH RECURSIVE cached (repository_github_id) AS (
         FOR UPDATE SKIP LOCKED
     ) AS unmonitored
     WHERE NOT EXISTS (SELECT FROM repositories AS r WHERE r.github_id = cached.repository_github_id)
-    LIMIT :batch_size
+    -- Any batch will do; an ORDER BY would find and sort every doomed row first.
+    LIMIT :batch_size  -- noqa: AM09
 ), deleted AS (
     DELETE FROM pull_requests
     WHERE id IN (SELECT id FROM doomed)
