@@ -21,7 +21,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from codeflow.errors import InvalidInput, register_constraint_messages
 from codeflow.models import BIGINT_MAX, Row, Text, UserId
-from codeflow.store import Store, found, invalid, text, validated
+from codeflow.store import Store, declare_results, found, invalid, text, validated
 
 register_constraint_messages(
     {
@@ -182,6 +182,44 @@ _PurgeQuery = Literal["delete_expired_auth_sessions", "delete_expired_auth_verif
 _BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 _INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
 _COUNTER: TypeAdapter[int] = TypeAdapter(Counter)
+
+
+class _SessionAndUserRow(TypedDict):
+    """The joined row of `get_auth_session_and_user`; `SessionAndUser.from_row` reshapes it."""
+
+    id: str
+    session_token: str
+    user_id: str
+    expires: datetime
+    user_name: str | None
+    user_email: str | None
+    user_email_verified: datetime | None
+    user_image: str | None
+
+
+declare_results(
+    create_auth_user=AdapterUser,
+    get_auth_user=AdapterUser,
+    get_auth_user_by_email=AdapterUser,
+    get_auth_user_by_account=AdapterUser,
+    update_auth_user=AdapterUser,
+    delete_auth_user=AdapterUser,
+    create_auth_account=AdapterAccount,
+    get_auth_account=AdapterAccount,
+    delete_auth_account=AdapterAccount,
+    create_auth_session=AdapterSession,
+    get_auth_session_and_user=_SessionAndUserRow,
+    update_auth_session=AdapterSession,
+    delete_auth_session=AdapterSession,
+    delete_expired_auth_sessions=int,
+    create_auth_verification_token=VerificationToken,
+    delete_auth_verification_token=VerificationToken,
+    delete_expired_auth_verification_tokens=int,
+    create_auth_authenticator=Authenticator,
+    get_auth_authenticator=Authenticator,
+    list_auth_authenticators=Authenticator,
+    update_auth_authenticator_counter=Authenticator,
+)
 
 
 class AuthStore(Store):

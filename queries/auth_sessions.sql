@@ -10,8 +10,8 @@ RETURNING id, session_token, user_id, expires;
 SELECT s.id, s.session_token, s.user_id, s.expires,
        u.name AS user_name, u.email AS user_email,
        u.email_verified AS user_email_verified, u.image AS user_image
-FROM sessions s
-JOIN users u ON u.id = s.user_id
+FROM sessions AS s
+JOIN users AS u ON u.id = s.user_id
 WHERE s.session_token = :session_token
   AND s.expires > now();
 

@@ -19,8 +19,8 @@ WHERE email = :email;
 -- name: get_auth_user_by_account(provider, provider_account_id)^
 -- Returns the Auth.js user linked to this provider account, or no row.
 SELECT u.id, u.name, u.email, u.email_verified, u.image
-FROM accounts a
-JOIN users u ON u.id = a.user_id
+FROM accounts AS a
+JOIN users AS u ON u.id = a.user_id
 WHERE a.provider = :provider
   AND a.provider_account_id = :provider_account_id;
 

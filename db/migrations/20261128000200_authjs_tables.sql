@@ -60,6 +60,10 @@ CREATE TABLE sessions (
 
 CREATE INDEX sessions_user_id_idx ON sessions (user_id);
 
+-- Purge of expired sessions works in batches, oldest first: without this index each
+-- batch would scan the whole table.
+CREATE INDEX sessions_expires_idx ON sessions (expires);
+
 COMMENT ON TABLE sessions IS 'Auth.js database sessions: every signed-in request carries session_token.';
 COMMENT ON COLUMN sessions.session_token IS 'Credential: whoever holds it is signed in. Never log it.';
 
@@ -69,6 +73,9 @@ CREATE TABLE verification_tokens (
     expires    timestamptz(3) NOT NULL,
     CONSTRAINT verification_tokens_pkey PRIMARY KEY (identifier, token)
 );
+
+-- Purge of expired tokens, as for sessions.
+CREATE INDEX verification_tokens_expires_idx ON verification_tokens (expires);
 
 COMMENT ON TABLE verification_tokens IS 'Auth.js one-time tokens (e-mail sign-in links); deleted when used.';
 COMMENT ON COLUMN verification_tokens.identifier IS 'Whom the token was issued to, usually an e-mail address.';

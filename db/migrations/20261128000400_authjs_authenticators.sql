@@ -30,13 +30,6 @@ COMMENT ON COLUMN authenticators.counter IS 'WebAuthn signature counter; int4 be
 COMMENT ON COLUMN authenticators.credential_device_type IS 'WebAuthn device type as the front end stores it (e.g. singleDevice, multiDevice).';
 COMMENT ON COLUMN authenticators.transports IS 'Comma-separated WebAuthn transports (e.g. usb,ble,nfc,internal); NULL if unknown.';
 
--- Purge of expired sessions and verification tokens works in batches, oldest first:
--- without these each batch would scan the whole table.
-CREATE INDEX sessions_expires_idx ON sessions (expires);
-CREATE INDEX verification_tokens_expires_idx ON verification_tokens (expires);
-
 -- migrate:down
 
-DROP INDEX verification_tokens_expires_idx;
-DROP INDEX sessions_expires_idx;
 DROP TABLE authenticators;
