@@ -42,7 +42,6 @@ _DAYS: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=0)])
 _BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 
 
-
 class _DeletedRepository(TypedDict):
     id: UUID
 
@@ -67,6 +66,7 @@ declare_results(
 declare_full_scans(
     count_user_profiles="an operator statistic, not run per request",
 )
+
 
 class DatabaseService(Store):
     """CodeFlow's data operations over a pool (or, inside `transaction()`, one connection)."""
