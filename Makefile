@@ -121,3 +121,7 @@ cfn-lint: $(STAMP) ## validate the RDS CloudFormation template (infra/rds.yaml)
 
 test-production: $(STAMP) ## PgBouncer, TLS, IAM, roles and retry tests (starts its own servers)
 	$(BIN)/pytest tests/production $(PYTEST_ARGS)
+
+.PHONY: prune-prs
+prune-prs: $(STAMP) ## delete cached PRs nobody monitors, and closed ones older than DAYS=90 (BATCH=1000 rows per statement)
+	$(CLI) prune-prs --retention-days $(or $(DAYS),90) --batch-size $(or $(BATCH),1000)

@@ -182,6 +182,32 @@ async def purge(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "prune-prs",
+    "delete cached PRs nobody monitors and closed ones past retention (for a scheduler; DATABASE_URL or dev)",
+    arg("--retention-days", type=int, default=90, help="keep closed and merged PRs this many days"),
+    arg("--batch-size", type=int, default=1000, help="rows per DELETE statement"),
+)
+async def prune_prs(args: argparse.Namespace) -> int:
+    from codeflow.pool import create_pool  # noqa: PLC0415
+    from codeflow.pull_requests import PullRequestStore  # noqa: PLC0415
+
+    target = _target(args)
+    settings = load_settings(database_url=target.url)
+    pool = await create_pool(settings)
+    try:
+        pruned = await PullRequestStore(pool, settings=settings).prune_pull_requests(
+            closed_retention_days=args.retention_days, batch_size=args.batch_size
+        )
+    finally:
+        await pool.close()
+    say(
+        f"pruned {pruned.unmonitored} PRs of unmonitored repositories and {pruned.expired} "
+        f"closed more than {args.retention_days} days ago from {redact_url(target.url)}"
+    )
+    return 0
+
+
 @command("reset", "drop and recreate the local database, migrate and seed", FORCE)
 async def reset(args: argparse.Namespace) -> int:
     target = _target(args)

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, RepositoryData
+from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, RepositoryData, cli
 from codeflow.pull_requests import PruneResult, PullRequestData, PullRequestStore
 from codeflow.settings import Settings
 from codeflow.store import all_queries
@@ -472,6 +472,25 @@ async def test_prune_keeps_a_repository_someone_else_still_monitors(
     )
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=1, expired=0)
     assert [item.id for item in (await prs.get_dashboard(user_id)).items] == [1]
+
+
+@pytest.mark.usefixtures("user_id")
+async def test_prune_prs_command_prunes_the_database_url(
+    prs: PullRequestStore,
+    codeflow_connection: asyncpg.Connection,
+    codeflow_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await prs.upsert_pull_requests([pr(1, repo=HELLO), pr(2, repo=42), pr(3, repo=42), pr(4, state="closed")])
+    monkeypatch.setenv("DATABASE_URL", codeflow_database_url)
+
+    # The command runs its own event loop, as it does under a scheduler.
+    status = await asyncio.to_thread(cli.main, ["prune-prs", "--retention-days", "0", "--batch-size", "1"])
+
+    assert status == 0
+    assert "pruned 2 PRs of unmonitored repositories and 1 closed" in capsys.readouterr().out
+    assert await codeflow_connection.fetchval("SELECT array_agg(id) FROM pull_requests") == [1]
 
 
 @pytest.mark.parametrize("arguments", [{"closed_retention_days": -1}, {"batch_size": 0}, {"batch_size": 1.5}])
