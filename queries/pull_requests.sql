@@ -1,6 +1,8 @@
 -- The pull-request cache (docs/pull_requests.md). Writes apply GitHub's state only when
 -- its updated_at is strictly newer than the cached one, so webhooks that arrive late or
 -- twice change nothing. Every user_id is users.id, resolved through user_profiles.
+-- Deletes pick a bounded batch, then delete by id = any(array(...)): unlike IN (...),
+-- that keeps a generic plan on the primary key whatever it guesses the batch size is.
 
 -- name: upsert_pull_request(id, repository_github_id, number, title, author_login, state, draft, head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)<!
 -- Inserts a PR or applies a newer state of it; returns the written row, or no row when
@@ -143,7 +145,7 @@ WITH RECURSIVE cached (repository_github_id) AS (
     LIMIT :batch_size  -- noqa: AM09
 ), deleted AS (
     DELETE FROM pull_requests
-    WHERE id IN (SELECT id FROM doomed)
+    WHERE id = any(array(SELECT id FROM doomed))
     RETURNING id
 )
 SELECT count(*) FROM deleted;
@@ -160,7 +162,7 @@ WITH doomed AS (
     FOR UPDATE SKIP LOCKED
 ), deleted AS (
     DELETE FROM pull_requests
-    WHERE id IN (SELECT id FROM doomed)
+    WHERE id = any(array(SELECT id FROM doomed))
     RETURNING id
 )
 SELECT count(*) FROM deleted;
