@@ -181,7 +181,7 @@ class RunQuery(Protocol):
         /,
         *,
         batch_size: int | None,
-    ) -> int | None: ...
+    ) -> int: ...
 
     @overload
     async def __call__(
@@ -190,7 +190,7 @@ class RunQuery(Protocol):
         /,
         *,
         batch_size: int | None,
-    ) -> int | None: ...
+    ) -> int: ...
 
     @overload
     async def __call__(

@@ -89,6 +89,164 @@ COMMENT ON COLUMN public.accounts.access_token IS 'OAuth credential: never log i
 COMMENT ON COLUMN public.accounts.expires_at IS 'Access token expiry in epoch seconds; bigint so it survives 2038.';
 
 --
+-- Name: authenticators; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.authenticators (
+    credential_id text NOT NULL,
+    user_id text NOT NULL,
+    provider_account_id text NOT NULL,
+    credential_public_key text NOT NULL,
+    counter integer NOT NULL,
+    credential_device_type text NOT NULL,
+    credential_backed_up boolean NOT NULL,
+    transports text,
+    CONSTRAINT authenticators_counter_check CHECK ((counter >= 0))
+);
+
+--
+-- Name: TABLE authenticators; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.authenticators IS 'Auth.js WebAuthn authenticators: one registered passkey of a user.';
+
+--
+-- Name: COLUMN authenticators.credential_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.authenticators.credential_id IS 'WebAuthn credential id (base64url), unique across users (Auth.js credentialID).';
+
+--
+-- Name: COLUMN authenticators.provider_account_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.authenticators.provider_account_id IS 'The webauthn account (accounts.provider_account_id) this credential signs in to.';
+
+--
+-- Name: COLUMN authenticators.credential_public_key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.authenticators.credential_public_key IS 'The credential''s public key (base64url); public, not a secret.';
+
+--
+-- Name: COLUMN authenticators.counter; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.authenticators.counter IS 'WebAuthn signature counter; int4 because the Prisma model declares Int.';
+
+--
+-- Name: COLUMN authenticators.credential_device_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.authenticators.credential_device_type IS 'WebAuthn device type as the front end stores it (e.g. singleDevice, multiDevice).';
+
+--
+-- Name: COLUMN authenticators.transports; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.authenticators.transports IS 'Comma-separated WebAuthn transports (e.g. usb,ble,nfc,internal); NULL if unknown.';
+
+--
+-- Name: pull_requests; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.pull_requests (
+    id bigint NOT NULL,
+    repository_github_id bigint NOT NULL,
+    number integer NOT NULL,
+    title text NOT NULL,
+    author_login public.citext NOT NULL,
+    state text NOT NULL,
+    draft boolean NOT NULL,
+    head_ref text NOT NULL,
+    base_ref text NOT NULL,
+    html_url text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    closed_at timestamp with time zone,
+    merged_at timestamp with time zone,
+    synced_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT pull_requests_author_login_check CHECK (((author_login OPERATOR(public.~) '^[A-Za-z0-9_-]+(\[bot\])?$'::public.citext) AND (char_length((author_login)::text) <= 100))),
+    CONSTRAINT pull_requests_base_ref_check CHECK ((base_ref <> ''::text)),
+    CONSTRAINT pull_requests_closed_at_check CHECK (((state = 'open'::text) = (closed_at IS NULL))),
+    CONSTRAINT pull_requests_head_ref_check CHECK ((head_ref <> ''::text)),
+    CONSTRAINT pull_requests_html_url_check CHECK ((html_url ~ '^https://'::text)),
+    CONSTRAINT pull_requests_id_check CHECK ((id > 0)),
+    CONSTRAINT pull_requests_merged_at_check CHECK (((state = 'merged'::text) = (merged_at IS NOT NULL))),
+    CONSTRAINT pull_requests_number_check CHECK ((number > 0)),
+    CONSTRAINT pull_requests_repository_github_id_check CHECK ((repository_github_id > 0)),
+    CONSTRAINT pull_requests_state_check CHECK ((state = ANY (ARRAY['open'::text, 'closed'::text, 'merged'::text]))),
+    CONSTRAINT pull_requests_timeline_check CHECK (((updated_at >= created_at) AND (closed_at >= created_at) AND (merged_at >= created_at))),
+    CONSTRAINT pull_requests_title_check CHECK ((title <> ''::text))
+);
+
+--
+-- Name: TABLE pull_requests; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.pull_requests IS 'Cache of GitHub pull-request state for monitored repositories, shared by every user who monitors one; GitHub can rebuild it.';
+
+--
+-- Name: COLUMN pull_requests.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.id IS 'GitHub''s pull-request id (not the number); 64-bit.';
+
+--
+-- Name: COLUMN pull_requests.repository_github_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.repository_github_id IS 'GitHub id of the base repository; matches repositories.github_id of every user who monitors it (no foreign key: repositories are per user).';
+
+--
+-- Name: COLUMN pull_requests.number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.number IS 'The PR number shown on GitHub, unique within its repository.';
+
+--
+-- Name: COLUMN pull_requests.author_login; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.author_login IS 'GitHub login of the PR''s author; case-insensitive like GitHub.';
+
+--
+-- Name: COLUMN pull_requests.state; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.state IS 'open, closed (without merging) or merged: GitHub''s state plus whether merged_at is set.';
+
+--
+-- Name: COLUMN pull_requests.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.created_at IS 'When GitHub created the PR.';
+
+--
+-- Name: COLUMN pull_requests.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.updated_at IS 'GitHub''s updated_at, not ours: an upsert only applies a strictly newer value, so out-of-order and repeated events change nothing.';
+
+--
+-- Name: COLUMN pull_requests.closed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.closed_at IS 'When GitHub closed or merged the PR; NULL while open.';
+
+--
+-- Name: COLUMN pull_requests.merged_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.merged_at IS 'When GitHub merged the PR; NULL unless merged.';
+
+--
+-- Name: COLUMN pull_requests.synced_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.pull_requests.synced_at IS 'When this row last took a newer state from GitHub.';
+
+--
 -- Name: repositories; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -276,6 +434,34 @@ ALTER TABLE ONLY public.accounts
     ADD CONSTRAINT accounts_provider_provider_account_id_key UNIQUE (provider, provider_account_id);
 
 --
+-- Name: authenticators authenticators_credential_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.authenticators
+    ADD CONSTRAINT authenticators_credential_id_key UNIQUE (credential_id);
+
+--
+-- Name: authenticators authenticators_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.authenticators
+    ADD CONSTRAINT authenticators_pkey PRIMARY KEY (user_id, credential_id);
+
+--
+-- Name: pull_requests pull_requests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pull_requests
+    ADD CONSTRAINT pull_requests_pkey PRIMARY KEY (id);
+
+--
+-- Name: pull_requests pull_requests_repository_github_id_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pull_requests
+    ADD CONSTRAINT pull_requests_repository_github_id_number_key UNIQUE (repository_github_id, number);
+
+--
 -- Name: repositories repositories_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -373,6 +559,30 @@ ALTER TABLE ONLY public.verification_tokens
 CREATE INDEX accounts_user_id_idx ON public.accounts USING btree (user_id);
 
 --
+-- Name: pull_requests_closed_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX pull_requests_closed_at_idx ON public.pull_requests USING btree (closed_at) WHERE (closed_at IS NOT NULL);
+
+--
+-- Name: pull_requests_open_dashboard_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX pull_requests_open_dashboard_idx ON public.pull_requests USING btree (repository_github_id, updated_at, id) WHERE (state = 'open'::text);
+
+--
+-- Name: repositories_github_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX repositories_github_id_idx ON public.repositories USING btree (github_id);
+
+--
+-- Name: sessions_expires_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_expires_idx ON public.sessions USING btree (expires);
+
+--
 -- Name: sessions_user_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -383,6 +593,12 @@ CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id);
 --
 
 CREATE INDEX user_profiles_last_active_at_idx ON public.user_profiles USING btree (last_active_at);
+
+--
+-- Name: verification_tokens_expires_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX verification_tokens_expires_idx ON public.verification_tokens USING btree (expires);
 
 --
 -- Name: repositories repositories_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -402,6 +618,13 @@ CREATE TRIGGER user_profiles_set_updated_at BEFORE UPDATE ON public.user_profile
 
 ALTER TABLE ONLY public.accounts
     ADD CONSTRAINT accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: authenticators authenticators_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.authenticators
+    ADD CONSTRAINT authenticators_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 --
 -- Name: repositories repositories_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -432,4 +655,7 @@ ALTER TABLE ONLY public.user_profiles
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261128000100'),
     ('20261128000200'),
-    ('20261128000300');
+    ('20261128000300'),
+    ('20261128000400'),
+    ('20261128000500'),
+    ('20261128000600');

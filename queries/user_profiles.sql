@@ -48,10 +48,10 @@ WITH doomed AS (
     LIMIT :batch_size
     FOR UPDATE SKIP LOCKED
 ), deleted AS (
-    -- = ANY (ARRAY(...)) keeps the generic plan on the primary key; IN (...) lets it
+    -- = any(array(...)) keeps the generic plan on the primary key; IN (...) lets it
     -- hash-join against a full scan of user_profiles.
     DELETE FROM user_profiles
-    WHERE id = ANY (ARRAY(SELECT id FROM doomed))
+    WHERE id = any(array(SELECT id FROM doomed))
     RETURNING id
 )
 SELECT count(*) FROM deleted;
