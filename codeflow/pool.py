@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, TypedDict, cast
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -157,17 +157,16 @@ async def create_pool(
         raise error from exc
 
 
-# The process-wide pools, each as the task that creates it: concurrent first callers
-# await the same task, and a failed creation is forgotten so that the next call retries.
+# The process-wide pools (keyed by read_only), each as the task that creates it:
+# concurrent first callers await the same task, and a failed creation is forgotten so
+# that the next call retries.
 _Slot = tuple[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]]
-_shared: _Slot | None = None  # get_pool's
-_shared_read: _Slot | None = None  # get_read_pool's
-_SlotName = Literal["_shared", "_shared_read"]
+_process_pools: dict[bool, _Slot] = {}
 
 
 async def get_pool(settings: Settings | None = None) -> asyncpg.Pool:
     """The process-wide pool, created on first use (and again if its event loop has ended)."""
-    return await _process_pool("_shared", lambda: create_pool(settings))
+    return await _process_pool(read_only=False, create=lambda: create_pool(settings))
 
 
 async def get_read_pool(settings: Settings | None = None) -> asyncpg.Pool:
@@ -176,34 +175,28 @@ async def get_read_pool(settings: Settings | None = None) -> asyncpg.Pool:
     settings = settings or load_settings()
     if settings.database_read_url is None:
         return await get_pool(settings)
-    return await _process_pool("_shared_read", lambda: create_pool(settings, read_only=True))
+    return await _process_pool(read_only=True, create=lambda: create_pool(settings, read_only=True))
 
 
 async def _process_pool(
-    slot: _SlotName, create: Callable[[], Coroutine[Any, Any, asyncpg.Pool]]
+    *, read_only: bool, create: Callable[[], Coroutine[Any, Any, asyncpg.Pool]]
 ) -> asyncpg.Pool:
     loop = asyncio.get_running_loop()
-    current: _Slot | None = globals()[slot]
+    current = _process_pools.get(read_only)
     if current is None or current[0] is not loop:
-        current = (loop, loop.create_task(create()))
-        globals()[slot] = current
+        current = _process_pools[read_only] = (loop, loop.create_task(create()))
     task = current[1]
     try:
         return await asyncio.shield(task)
     except BaseException:
-        if task.done() and globals()[slot] is current:
-            globals()[slot] = None
+        if task.done() and _process_pools.get(read_only) is current:
+            del _process_pools[read_only]
         raise
 
 
 async def close_pool() -> None:
     """Close the process-wide pools, if any are open."""
-    slots: tuple[_SlotName, ...] = ("_shared", "_shared_read")
-    for slot in slots:
-        current: _Slot | None = globals()[slot]
-        globals()[slot] = None
-        if current is None:
-            continue
-        task = current[1]
+    while _process_pools:
+        _, (_, task) = _process_pools.popitem()
         if not task.done() or (not task.cancelled() and task.exception() is None):
             await (await task).close()

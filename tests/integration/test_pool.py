@@ -43,7 +43,7 @@ async def test_process_pool_is_created_once_and_closed(
         assert await DatabaseService(first).count_user_profiles() == 0
     finally:
         await close_pool()
-    assert pool_module._shared is None
+    assert pool_module._process_pools == {}
     assert first.is_closing()
     await close_pool()  # closing twice is harmless
 
