@@ -65,6 +65,7 @@ class Store:
         self._settings = settings
         self._queries = all_queries()
         self._slow_ms: float = setting(settings, "db_slow_query_ms")
+        self._acquire_timeout_s: float = setting(settings, "db_pool_acquire_timeout_s")
 
     @property
     def _run(self) -> RunQuery:
@@ -74,7 +75,26 @@ class Store:
 
     async def _execute(self, query_name: str, /, **values: Any) -> Any:
         query = self._queries[query_name]
-        return await run(self._db, query, query.args(values), slow_ms=self._slow_ms)
+        if not isinstance(self._db, asyncpg.Pool):
+            return await run(self._db, query, query.args(values), slow_ms=self._slow_ms)
+        async with self._connection(query_name) as connection:
+            return await run(connection, query, query.args(values), slow_ms=self._slow_ms)
+
+    @asynccontextmanager
+    async def _connection(self, purpose: str) -> AsyncIterator[Connection]:
+        """A connection from the pool, waiting at most DB_POOL_ACQUIRE_TIMEOUT_S for one."""
+        assert isinstance(self._db, asyncpg.Pool)
+        # asyncpg spends a task per acquire on a timeout. With an idle connection the
+        # acquire cannot wait, so the timeout is only armed when every connection is busy.
+        timeout = None if self._db.get_idle_size() else self._acquire_timeout_s
+        try:
+            connection = await self._db.acquire(timeout=timeout)
+        except Exception as exc:
+            raise translate(exc, query=f"{purpose}: waiting for a pooled connection") from exc
+        try:
+            yield connection
+        finally:
+            await self._db.release(connection)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Self]:
@@ -86,16 +106,8 @@ class Store:
             async with self._transaction_on(self._db) as store:
                 yield store
             return
-        try:
-            connection_cm = self._db.acquire()
-            connection = await connection_cm.__aenter__()
-        except Exception as exc:
-            raise translate(exc, query="acquire") from exc
-        try:
-            async with self._transaction_on(connection) as store:
-                yield store
-        finally:
-            await connection_cm.__aexit__(None, None, None)
+        async with self._connection("transaction") as connection, self._transaction_on(connection) as store:
+            yield store
 
     @asynccontextmanager
     async def _transaction_on(self, connection: Connection) -> AsyncIterator[Self]:

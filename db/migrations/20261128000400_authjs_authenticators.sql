@@ -1,5 +1,8 @@
 -- migrate:up
 
+-- The new foreign key locks users: give up rather than queue behind a long transaction.
+SET LOCAL lock_timeout = '5s';
+
 -- WebAuthn (passkey) credentials, shaped as the Auth.js Prisma schema's Authenticator
 -- model maps them (snake_case like the other Auth.js tables), so passkey sign-in works
 -- for the Next.js front end and the Python services on the same rows.
