@@ -262,8 +262,8 @@ CREATE TABLE public.repositories (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT repositories_full_name_check CHECK (((full_name)::text = (((owner)::text || '/'::text) || (name)::text))),
     CONSTRAINT repositories_github_id_check CHECK ((github_id > 0)),
-    CONSTRAINT repositories_name_check CHECK ((name OPERATOR(public.~) '^[A-Za-z0-9._-]{1,100}$'::public.citext)),
-    CONSTRAINT repositories_owner_check CHECK ((owner OPERATOR(public.~) '^[A-Za-z0-9-]{1,39}$'::public.citext))
+    CONSTRAINT repositories_name_check CHECK ((((name)::text ~ '^[A-Za-z0-9._-]+$'::text) AND (length((name)::text) <= 100))),
+    CONSTRAINT repositories_owner_check CHECK ((((owner)::text ~ '^[A-Za-z0-9-]+$'::text) AND (length((owner)::text) <= 39)))
 );
 
 --
@@ -340,7 +340,7 @@ CREATE TABLE public.user_profiles (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT user_profiles_github_id_check CHECK ((github_id > 0)),
-    CONSTRAINT user_profiles_username_check CHECK ((username OPERATOR(public.~) '^[A-Za-z0-9-]{1,39}$'::public.citext))
+    CONSTRAINT user_profiles_username_check CHECK ((((username)::text ~ '^[A-Za-z0-9-]+$'::text) AND (length((username)::text) <= 39)))
 );
 
 --
