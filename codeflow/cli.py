@@ -13,7 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import asyncpg
 from codeflow import localdb, migrate
 from codeflow.errors import CodeflowError
 from codeflow.paths import SCHEMA_FILE
-from codeflow.settings import load_settings, redact_url, url_problem
+from codeflow.settings import Settings, load_settings, redact_url, url_problem
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 Argument = tuple[tuple[str, ...], dict[str, Any]]
@@ -52,6 +53,20 @@ def say(message: str) -> None:
 def _target(args: argparse.Namespace, *, start: bool = True) -> localdb.Target:
     role: localdb.Role = "test" if getattr(args, "test", False) else "dev"
     return localdb.bring_up(role) if start else localdb.select(role)
+
+
+@asynccontextmanager
+async def _pool(args: argparse.Namespace) -> AsyncIterator[tuple[localdb.Target, Settings, asyncpg.Pool]]:
+    """The selected database, its settings and a pool on it, closed afterwards."""
+    from codeflow.pool import create_pool  # noqa: PLC0415
+
+    target = _target(args)
+    settings = load_settings(database_url=target.url)
+    pool = await create_pool(settings)
+    try:
+        yield target, settings, pool
+    finally:
+        await pool.close()
 
 
 def _refuse_unless_local(url: str, args: argparse.Namespace, action: str) -> None:
@@ -166,15 +181,9 @@ async def seed(args: argparse.Namespace) -> int:
 )
 async def purge(args: argparse.Namespace) -> int:
     from codeflow.auth import AuthStore  # noqa: PLC0415
-    from codeflow.pool import create_pool  # noqa: PLC0415
 
-    target = _target(args)
-    settings = load_settings(database_url=target.url)
-    pool = await create_pool(settings)
-    try:
+    async with _pool(args) as (target, settings, pool):
         counts = await AuthStore(pool, settings=settings).purge_expired(batch_size=args.batch_size)
-    finally:
-        await pool.close()
     say(
         f"purged {counts.sessions} expired sessions and {counts.verification_tokens} "
         f"expired verification tokens from {redact_url(target.url)}"
@@ -189,18 +198,12 @@ async def purge(args: argparse.Namespace) -> int:
     arg("--batch-size", type=int, default=1000, help="rows per DELETE statement"),
 )
 async def prune_prs(args: argparse.Namespace) -> int:
-    from codeflow.pool import create_pool  # noqa: PLC0415
     from codeflow.pull_requests import PullRequestStore  # noqa: PLC0415
 
-    target = _target(args)
-    settings = load_settings(database_url=target.url)
-    pool = await create_pool(settings)
-    try:
+    async with _pool(args) as (target, settings, pool):
         pruned = await PullRequestStore(pool, settings=settings).prune_pull_requests(
             closed_retention_days=args.retention_days, batch_size=args.batch_size
         )
-    finally:
-        await pool.close()
     say(
         f"pruned {pruned.unmonitored} PRs of unmonitored repositories and {pruned.expired} "
         f"closed more than {args.retention_days} days ago from {redact_url(target.url)}"
