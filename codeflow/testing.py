@@ -4,9 +4,9 @@ Enable it in a service's `conftest.py`::
 
     pytest_plugins = ["codeflow.testing"]
 
-The database is chosen as `make test` chooses it: `TEST_DATABASE_URL` if set (the
-database is created if missing), else the Docker `postgres-test` service, else an
-embedded PostgreSQL in `.pgdata/`. It is migrated once per session; every test that
+The database is chosen as `make test` chooses it: `TEST_DATABASE_URL` if set, else
+the Docker `postgres-test` service, else an embedded PostgreSQL in `.pgdata/`. It is
+dropped, created and migrated once per session (so its name must contain "test"); every test that
 uses `codeflow_pool` or `codeflow_service` starts from empty tables (TRUNCATE), so
 tests may use several connections and commit freely.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -32,10 +33,21 @@ from codeflow.store import Connection
 
 @pytest.fixture(scope="session")
 def codeflow_database_url() -> str:
-    """URL of the migrated test database."""
+    """URL of the test database, created afresh and migrated for this session.
+
+    Recreated rather than migrated in place: a migration edited after it was applied
+    (normal on a branch) would otherwise leave a schema that no file describes.
+    """
     target = localdb.bring_up("test")
+    database = urlsplit(target.url).path.strip("/")
+    if "test" not in database:
+        raise pytest.UsageError(
+            f"codeflow.testing drops and recreates the test database, and {database!r} does not "
+            "look like one: TEST_DATABASE_URL must name a database whose name contains 'test'"
+        )
 
     async def prepare() -> None:
+        await migrate.drop_database(target.url)
         await migrate.ensure_database(target.url)
         await migrate.migrate(target.url)
 
