@@ -150,18 +150,8 @@ async def new_migration(args: argparse.Namespace) -> int:
     arg("--check", action="store_true"),
 )
 async def schema(args: argparse.Namespace) -> int:
-    target = _target(args)
-    fresh = await migrate.schema_text(target.url)
-    if args.check:
-        committed = SCHEMA_FILE.read_text() if SCHEMA_FILE.exists() else ""
-        if committed != fresh:
-            say(f"{SCHEMA_FILE} is stale: run `make schema` (or `make migrate`) and commit it")
-            return 1
-        say(f"{SCHEMA_FILE} is current")
-        return 0
-    SCHEMA_FILE.write_text(fresh)
-    say(f"schema written to {SCHEMA_FILE}")
-    return 0
+    fresh = await migrate.schema_text(_target(args).url)
+    return _write_or_check(SCHEMA_FILE, fresh, args.check, "make schema")
 
 
 @command("seed", "load the development fixtures (idempotent)")
@@ -313,7 +303,11 @@ async def query_docs(args: argparse.Namespace) -> int:
     return _write_or_check(checks.DOCS_FILE, fresh, args.check, "make docs", checks.without_plans)
 
 
-def _write_or_check(path: Path, fresh: str, check: bool, remedy: str, compared: Callable[[str], str]) -> int:
+def _write_or_check(
+    path: Path, fresh: str, check: bool, remedy: str, compared: Callable[[str], str] = str
+) -> int:
+    """Write a generated file, or with `check` fail when the committed one differs
+    (as seen through `compared`, which drops what may legitimately vary)."""
     if check:
         committed = path.read_text() if path.exists() else ""
         if compared(committed) != compared(fresh):
