@@ -19,14 +19,20 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from tqdm import tqdm
 
-from codeflow import migrate
+from codeflow import localdb, migrate
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/codeflow_bench?sslmode=disable"
+
+def default_url() -> str:
+    """codeflow_bench on the server the dev commands use (started if this project runs it)."""
+    dev = urlsplit(localdb.bring_up("dev").url)
+    return urlunsplit(dev._replace(path="/codeflow_bench"))
+
+
 # Keys at or above this belong to rows the benchmark writes; resets delete them.
 WRITTEN_KEY_BASE = 5_000_000_000
 PLANTED_REPOSITORIES = 5

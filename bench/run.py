@@ -304,7 +304,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument("--size", choices=sorted(dataset.SIZES), default="small")
-    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", dataset.DEFAULT_URL))
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="default: BENCH_DATABASE_URL, else codeflow_bench on the dev database's server",
+    )
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per client and cell")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved repetitions of every cell")
     parser.add_argument("--seed-only", action="store_true", help="(re)load the dataset and stop")
@@ -318,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _main(args: argparse.Namespace, size: dataset.Size, seconds: float) -> int:
+    args.url = args.url or dataset.default_url()
     await dataset.prepare_database(args.url)
     connection = await asyncpg.connect(args.url)
     try:

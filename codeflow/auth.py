@@ -21,10 +21,16 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from codeflow.errors import InvalidInput, register_constraint_messages
 from codeflow.models import BIGINT_MAX, Row, Text, UserId
-from codeflow.store import Store, declare_results, found, invalid, text, validated
+from codeflow.store import BATCH_SIZE, Store, declare_results, found, in_batches, invalid, text, validated
 
 register_constraint_messages(
     {
+        "users_email_key": "a user with this e-mail address already exists",
+        "accounts_provider_provider_account_id_key": "this provider account is already linked",
+        "accounts_user_id_fkey": "no such user",
+        "sessions_session_token_key": "a session with this token already exists",
+        "sessions_user_id_fkey": "no such user",
+        "verification_tokens_pkey": "this verification token already exists",
         "authenticators_pkey": "this authenticator is already registered",
         "authenticators_credential_id_key": "an authenticator with this credential id already exists",
         "authenticators_user_id_fkey": "no such user",
@@ -37,7 +43,10 @@ INT4_MAX = 2**31 - 1
 def _utc_milliseconds(value: datetime) -> datetime:
     # Truncate rather than let PostgreSQL round: rounding can carry into the next second,
     # and a JavaScript Date built from the same ISO text truncates too.
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # an offset that pushes year 1 or 9999 out of range
+        raise ValueError("datetime out of range in UTC") from None
     return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
 
 
@@ -179,7 +188,6 @@ class PurgeCounts(_Fields):
 
 
 _PurgeQuery = Literal["delete_expired_auth_sessions", "delete_expired_auth_verification_tokens"]
-_BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 _INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
 _COUNTER: TypeAdapter[int] = TypeAdapter(Counter)
 
@@ -390,19 +398,14 @@ class AuthStore(Store):
         Works in batches of `batch_size` rows, each its own short statement, so no lock
         is held for long; rows a concurrent request holds are left for the next run.
         """
-        batch = validated(_BATCH, batch_size, "batch_size")
+        batch = validated(BATCH_SIZE, batch_size, "batch_size")
         return PurgeCounts(
             sessions=await self._purge("delete_expired_auth_sessions", batch),
             verification_tokens=await self._purge("delete_expired_auth_verification_tokens", batch),
         )
 
     async def _purge(self, query_name: _PurgeQuery, batch: int) -> int:
-        total = 0
-        while True:
-            deleted = await self._run(query_name, batch_size=batch) or 0  # count(*): never NULL
-            total += deleted
-            if deleted < batch:
-                return total
+        return await in_batches(lambda: self._run(query_name, batch_size=batch), batch)
 
 
 def _build(model: type[T], **values: Any) -> T:

@@ -48,7 +48,7 @@ from pydantic import AwareDatetime, BaseModel, NaiveDatetime
 
 import codeflow
 from codeflow import migrate
-from codeflow.errors import CodeflowError
+from codeflow.errors import CodeflowError, first_line
 from codeflow.queries import Query, QueryLoadError, Returns, load_queries
 from codeflow.store import FULL_SCANS, QUERY_RESULTS
 
@@ -171,7 +171,7 @@ async def _describe_one(
     try:
         statement = await conn.prepare(query.sql)
     except asyncpg.PostgresError as exc:
-        raise CheckFailed(f"{where}: does not prepare: {_first_line(exc)}") from None
+        raise CheckFailed(f"{where}: does not prepare: {first_line(exc)}") from None
     params = tuple(
         Param(name, _type_name(pg_type))
         for name, pg_type in zip(query.params, statement.get_parameters(), strict=True)
@@ -208,7 +208,7 @@ async def explain(conn: asyncpg.Connection, query: Query, *, verbose: bool = Fal
         finally:
             await conn.execute(f"DEALLOCATE {name}")
     except asyncpg.PostgresError as exc:
-        raise CheckFailed(f"{where}: cannot be planned: {_first_line(exc)}") from None
+        raise CheckFailed(f"{where}: cannot be planned: {first_line(exc)}") from None
     plan: dict[str, Any] = json.loads(text)[0]
     return plan
 
@@ -421,10 +421,6 @@ def _show(annotation: object) -> str:
     return re.sub(r"\b(?:typing|datetime|uuid|decimal|pydantic\.[\w.]+)\.", "", str(annotation))
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [""])[0]
-
-
 # --- the plan guard --------------------------------------------------------------------
 
 # A realistic volume per table, generated in the database (generate_series) in a few
@@ -479,7 +475,7 @@ async def load_dataset(conn: asyncpg.Connection) -> dict[str, int]:
                 try:
                     await conn.execute(statement)
                 except asyncpg.PostgresError as exc:
-                    raise CheckFailed(f"plan dataset for {table}: {_first_line(exc)}") from None
+                    raise CheckFailed(f"plan dataset for {table}: {first_line(exc)}") from None
     await conn.execute("ANALYZE")
     rows = await conn.fetch(
         "SELECT relname, reltuples::bigint AS estimate FROM pg_class "

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from codeflow import localdb, migrate
-from codeflow.errors import CodeflowError
+from codeflow.errors import CodeflowError, DatabaseUnavailable
 from codeflow.paths import SCHEMA_FILE
 from codeflow.settings import Settings, load_settings, redact_url, url_problem
 
@@ -36,8 +36,12 @@ def arg(*flags: str, **options: Any) -> Argument:
     return flags, options
 
 
+TEST: Argument = (("--test",), {"action": "store_true", "help": "use the test database instead of dev"})
+
+
 def command(name: str, help_text: str, *arguments: Argument) -> Callable[[Command], Command]:
-    """Register an async subcommand; it returns the process exit status."""
+    """Register an async subcommand; it returns the process exit status. Commands that
+    pick a database as the dev commands do take `--test` (see `_target`)."""
 
     def register(function: Command) -> Command:
         _COMMANDS[name] = (function, help_text, arguments)
@@ -51,16 +55,17 @@ def say(message: str) -> None:
 
 
 def _target(args: argparse.Namespace, *, start: bool = True) -> localdb.Target:
-    role: localdb.Role = "test" if getattr(args, "test", False) else "dev"
+    role: localdb.Role = "test" if args.test else "dev"
     return localdb.bring_up(role) if start else localdb.select(role)
 
 
 @asynccontextmanager
 async def _pool(args: argparse.Namespace) -> AsyncIterator[tuple[localdb.Target, Settings, asyncpg.Pool]]:
-    """The selected database, its settings and a pool on it, closed afterwards."""
+    """The selected database, its settings and a pool on it, closed afterwards. Starts
+    nothing: a scheduled job without DATABASE_URL must fail, not bring up a dev server."""
     from codeflow.pool import create_pool  # noqa: PLC0415
 
-    target = _target(args)
+    target = _target(args, start=False)
     settings = load_settings(database_url=target.url)
     pool = await create_pool(settings)
     try:
@@ -73,12 +78,12 @@ def _refuse_unless_local(url: str, args: argparse.Namespace, action: str) -> Non
     if not localdb.is_local(url) and not args.force:
         raise CodeflowError(
             f"refusing to {action} {redact_url(url)}: it is not a local development database "
-            "(host is not this machine, or its name says prod). It destroys data; "
-            "pass --force if you really mean it."
+            "(host is not this machine, or its name says prod). Development fixtures and "
+            "destructive commands stay local; pass --force if you really mean it."
         )
 
 
-@command("db-up", "start the local database (embedded or Docker) and create it")
+@command("db-up", "start the local database (embedded or Docker) and create it", TEST)
 async def db_up(args: argparse.Namespace) -> int:
     target = _target(args)
     created = await migrate.ensure_database(target.url)
@@ -93,7 +98,7 @@ async def db_down(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("migrate", "apply pending migrations and refresh db/schema.sql")
+@command("migrate", "apply pending migrations and refresh db/schema.sql", TEST)
 async def migrate_dev(args: argparse.Namespace) -> int:
     target = _target(args)
     await migrate.ensure_database(target.url)
@@ -121,16 +126,19 @@ async def migrate_deploy(args: argparse.Namespace) -> int:
     "roll back the newest migration (or --steps N); local databases only",
     arg("--steps", type=int, default=1),
     FORCE,
+    TEST,
 )
 async def rollback(args: argparse.Namespace) -> int:
     target = _target(args)
     _refuse_unless_local(target.url, args, "roll back")
     outcome = await migrate.rollback(target.url, steps=args.steps, dump_to=None if args.test else SCHEMA_FILE)
     say(outcome.output)
+    if outcome.schema_written:
+        say(f"schema written to {outcome.schema_written}")
     return 0
 
 
-@command("migrate-status", "list applied and pending migrations; exit 1 if any is pending")
+@command("migrate-status", "list applied and pending migrations; exit 1 if any is pending", TEST)
 async def migrate_status(args: argparse.Namespace) -> int:
     target = _target(args)
     output, pending = migrate.status(target.url)
@@ -148,17 +156,19 @@ async def new_migration(args: argparse.Namespace) -> int:
     "schema",
     "write db/schema.sql from the migrated dev database (--check: fail if stale)",
     arg("--check", action="store_true"),
+    TEST,
 )
 async def schema(args: argparse.Namespace) -> int:
     fresh = await migrate.schema_text(_target(args).url)
     return _write_or_check(SCHEMA_FILE, fresh, args.check, "make schema")
 
 
-@command("seed", "load the development fixtures (idempotent)")
+@command("seed", "load the development fixtures (idempotent); local databases only", FORCE, TEST)
 async def seed(args: argparse.Namespace) -> int:
     from codeflow.seed import seed_database  # noqa: PLC0415
 
     target = _target(args)
+    _refuse_unless_local(target.url, args, "seed")
     counts = await seed_database(target.url)
     say("seeded: " + ", ".join(f"{table} {rows}" for table, rows in counts.items()))
     return 0
@@ -168,6 +178,7 @@ async def seed(args: argparse.Namespace) -> int:
     "purge",
     "delete expired Auth.js sessions and verification tokens (for a scheduler; DATABASE_URL or dev)",
     arg("--batch-size", type=int, default=500, help="rows per DELETE statement"),
+    TEST,
 )
 async def purge(args: argparse.Namespace) -> int:
     from codeflow.auth import AuthStore  # noqa: PLC0415
@@ -186,6 +197,7 @@ async def purge(args: argparse.Namespace) -> int:
     "delete cached PRs nobody monitors and closed ones past retention (for a scheduler; DATABASE_URL or dev)",
     arg("--retention-days", type=int, default=90, help="keep closed and merged PRs this many days"),
     arg("--batch-size", type=int, default=1000, help="rows per DELETE statement"),
+    TEST,
 )
 async def prune_prs(args: argparse.Namespace) -> int:
     from codeflow.pull_requests import PullRequestStore  # noqa: PLC0415
@@ -201,7 +213,7 @@ async def prune_prs(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("reset", "drop and recreate the local database, migrate and seed", FORCE)
+@command("reset", "drop and recreate the local database, migrate and seed", FORCE, TEST)
 async def reset(args: argparse.Namespace) -> int:
     target = _target(args)
     _refuse_unless_local(target.url, args, "reset")
@@ -212,7 +224,7 @@ async def reset(args: argparse.Namespace) -> int:
     return await seed(args)
 
 
-@command("status", "where things stand: database, migrations, rows per table, health")
+@command("status", "where things stand: database, migrations, rows per table, health", TEST)
 async def status(args: argparse.Namespace) -> int:
     from codeflow.status import describe  # noqa: PLC0415
 
@@ -222,8 +234,9 @@ async def status(args: argparse.Namespace) -> int:
     return 0 if healthy else 1
 
 
-@command("dev", "bring up, migrate and seed the dev database, then print its status")
+@command("dev", "bring up, migrate and seed the dev database, then print its status", FORCE, TEST)
 async def dev(args: argparse.Namespace) -> int:
+    _refuse_unless_local(_target(args, start=False).url, args, "seed")
     await db_up(args)
     await migrate_dev(args)
     await seed(args)
@@ -234,6 +247,7 @@ async def dev(args: argparse.Namespace) -> int:
     "url",
     "print the selected database URL (password hidden unless --reveal)",
     arg("--reveal", action="store_true"),
+    TEST,
 )
 async def url(args: argparse.Namespace) -> int:
     target = _target(args)
@@ -242,14 +256,14 @@ async def url(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("psql", "open psql on the dev database")
+@command("psql", "open psql on the dev database", TEST)
 async def psql(args: argparse.Namespace) -> int:
     bundled = localdb.embedded_bin_dir()
     client = shutil.which("psql") or str(bundled / "psql" if bundled else "psql")
     return _interactive([client, _target(args).url])
 
 
-@command("studio", "browse and edit the dev database in pgcli")
+@command("studio", "browse and edit the dev database in pgcli", TEST)
 async def studio(args: argparse.Namespace) -> int:
     return _interactive([os.path.join(os.path.dirname(sys.executable), "pgcli"), _target(args).url])
 
@@ -262,7 +276,7 @@ async def _checked_test_database() -> str:
     return target.url
 
 
-@command("verify-sql", "check every named query against the schema and its declarations; plan guard")
+@command("verify-sql", "check every named query against the schema and its declarations; plan guard", TEST)
 async def verify_sql(args: argparse.Namespace) -> int:
     from codeflow import checks  # noqa: PLC0415
 
@@ -281,6 +295,7 @@ async def verify_sql(args: argparse.Namespace) -> int:
     "types",
     "write codeflow/query_types.py from the SQL (--check: fail if stale)",
     arg("--check", action="store_true"),
+    TEST,
 )
 async def query_types(args: argparse.Namespace) -> int:
     from codeflow import checks  # noqa: PLC0415
@@ -294,6 +309,7 @@ async def query_types(args: argparse.Namespace) -> int:
     "docs",
     "write docs/queries.md, the query catalog (--check: fail if stale, plans aside)",
     arg("--check", action="store_true"),
+    TEST,
 )
 async def query_docs(args: argparse.Namespace) -> int:
     from codeflow import checks  # noqa: PLC0415
@@ -332,7 +348,6 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text, arguments) in _COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--test", action="store_true", help="use the test database instead of dev")
         for flags, options in arguments:
             sub.add_argument(*flags, **options)
     return root
@@ -345,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(function(args))
     except (CodeflowError, asyncpg.PostgresError, OSError, subprocess.CalledProcessError) as exc:
         print(f"codeflow-db {args.command}: {exc}", file=sys.stderr)
+        if isinstance(exc, DatabaseUnavailable):
+            print("is the database up? `make db-up` (or `make dev`) starts the local one", file=sys.stderr)
         return 2
 
 

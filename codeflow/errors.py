@@ -64,22 +64,10 @@ class QueryFailed(CodeflowError):
         self.sqlstate = sqlstate
 
 
-# What a violated constraint means to a caller, by constraint name. A name that is
-# missing here still maps to the right class, with the server's message.
-_CONSTRAINT_MESSAGES: dict[str, str] = {
-    "user_profiles_user_id_key": "this user already has a profile",
-    "user_profiles_github_id_key": "a profile with this GitHub id already exists",
-    "user_profiles_username_key": "a profile with this GitHub login already exists",
-    "user_profiles_user_id_fkey": "no such user",
-    "repositories_user_id_github_id_key": "the user already monitors this repository",
-    "repositories_user_id_full_name_key": "the user already monitors a repository with this name",
-    "users_email_key": "a user with this e-mail address already exists",
-    "accounts_provider_provider_account_id_key": "this provider account is already linked",
-    "accounts_user_id_fkey": "no such user",
-    "sessions_session_token_key": "a session with this token already exists",
-    "sessions_user_id_fkey": "no such user",
-    "verification_tokens_pkey": "this verification token already exists",
-}
+# What a violated constraint means to a caller, by constraint name; each store module
+# registers its tables' constraints. A name missing here still maps to the right class,
+# with the constraint named in the message.
+_CONSTRAINT_MESSAGES: dict[str, str] = {}
 
 _UNAVAILABLE = (
     OSError,
@@ -94,7 +82,7 @@ _UNAVAILABLE = (
 
 
 def register_constraint_messages(messages: dict[str, str]) -> None:
-    """Add domain messages for constraints of tables that other modules own."""
+    """Add the domain messages for the constraints of a store module's tables."""
     _CONSTRAINT_MESSAGES.update(messages)
 
 
@@ -114,20 +102,26 @@ def translate(exc: BaseException, *, query: str) -> CodeflowError:
             return ReferencedRowMissing(
                 meaning or f"{query}: referenced row missing ({constraint})", constraint=constraint
             )
-        if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.NotNullViolationError, asyncpg.DataError)):
+        if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.NotNullViolationError)):
             return InvalidInput(
-                f"{query}: {exc.__class__.__name__}: {_first_line(exc)}", constraint=constraint
+                f"{query}: {exc.__class__.__name__}: {first_line(exc)}", constraint=constraint
             )
+    if isinstance(exc, (asyncpg.DataError, asyncpg.exceptions._base.DataError)):
+        # Both the server's class 22 errors and asyncpg's encoding errors quote the
+        # offending value, which may be a token or an e-mail address: leave it out.
+        sqlstate = getattr(exc, "sqlstate", None) or "client-side"
+        return InvalidInput(f"{query}: a value was rejected ({exc.__class__.__name__}, SQLSTATE {sqlstate})")
     if isinstance(exc, (asyncio.TimeoutError, asyncpg.QueryCanceledError)):
-        return QueryTimeout(f"{query}: timed out: {exc.__class__.__name__}: {_first_line(exc)}")
+        return QueryTimeout(f"{query}: timed out: {exc.__class__.__name__}: {first_line(exc)}")
     if isinstance(exc, _UNAVAILABLE) or (isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)):
         return DatabaseUnavailable(
-            f"{query}: database unavailable: {exc.__class__.__name__}: {_first_line(exc)}"
+            f"{query}: database unavailable: {exc.__class__.__name__}: {first_line(exc)}"
         )
     sqlstate = getattr(exc, "sqlstate", None)
-    return QueryFailed(f"{query}: {exc.__class__.__name__}: {_first_line(exc)}", sqlstate=sqlstate)
+    return QueryFailed(f"{query}: {exc.__class__.__name__}: {first_line(exc)}", sqlstate=sqlstate)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (driver messages add DETAIL lines with row values)."""
     text = str(exc)
     return text.splitlines()[0] if text else ""

@@ -8,7 +8,7 @@ from typing import TypedDict
 
 import asyncpg
 
-from codeflow.errors import CodeflowError, translate
+from codeflow.errors import CodeflowError, QueryFailed, translate
 from codeflow.models import HealthReport
 from codeflow.paths import MIGRATIONS_DIR
 from codeflow.queries import run
@@ -60,8 +60,10 @@ async def health_report(pool: asyncpg.Pool, *, timeout: float = 5.0) -> HealthRe
                 try:
                     rows = await run(connection, queries["list_applied_migrations"], (), slow_ms=float("inf"))
                     applied = {row["version"] for row in rows}
-                except CodeflowError:
-                    applied = set()  # not migrated yet: no schema_migrations table
+                except QueryFailed as exc:
+                    if exc.sqlstate != "42P01":  # undefined_table: not migrated yet
+                        raise
+                    applied = set()
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         error = exc if isinstance(exc, CodeflowError) else translate(exc, query="health")
         return HealthReport(ok=False, error=str(error), **pool_figures)

@@ -183,11 +183,6 @@ class EmbeddedPostgres:
             if self.running():
                 self._pg_ctl("stop", "-w", "-m", "fast")
 
-    def destroy(self) -> None:
-        """Stop the server and delete its data."""
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
     def _init(self) -> None:
         if os.geteuid() == 0:
             self._check_traversable()

@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import sysconfig
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,8 @@ from codeflow.errors import CodeflowError, DatabaseUnavailable
 from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
 from codeflow.settings import redact_url
 
-# pg_advisory_lock key shared by every migration run: hashtext('codeflow.migrate').
+# pg_advisory_lock key shared by every migration run of every checkout (any constant works;
+# this one reads as "code flow").
 _LOCK_KEY = 0x0C0DEF10
 
 
@@ -243,12 +244,6 @@ async def dump_schema(url: str, path: Path = SCHEMA_FILE) -> Path:
     text = await schema_text(url)
     path.write_text(text)
     return path
-
-
-def pending_files(applied: Sequence[str], *, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
-    """Migration files whose version is not in `applied`."""
-    done = set(applied)
-    return [p.name for p in sorted(migrations_dir.glob("*.sql")) if p.name.split("_", 1)[0] not in done]
 
 
 async def drop_database(url: str) -> None:

@@ -6,11 +6,20 @@ Datetimes out are timezone-aware UTC; naive datetimes in are rejected.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from codeflow.errors import QueryFailed
 
 # PostgreSQL bigint: GitHub ids outgrow int4 but not int8.
 BIGINT_MAX = 2**63 - 1
@@ -27,6 +36,8 @@ GithubId = Annotated[int, Field(gt=0, le=BIGINT_MAX)]
 GithubLogin = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,39}$")]
 RepositoryName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
 UserId = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_no_nul)]
+# A retention or inactivity period; 0 would mean "everything", which no caller means.
+Days = Annotated[int, Field(strict=True, ge=1, le=36_500)]
 
 
 class Row(BaseModel):
@@ -36,8 +47,18 @@ class Row(BaseModel):
 
     @classmethod
     def from_row(cls, row: Any) -> Self:
-        """Build from an asyncpg Record (pydantic cannot validate a Record directly)."""
-        return cls.model_validate(dict(row))
+        """Build from an asyncpg Record (pydantic cannot validate a Record directly).
+
+        A stored row that does not fit the model (written by another client, say) is a
+        `QueryFailed` naming the fields, never a raw pydantic error or the values.
+        """
+        try:
+            return cls.model_validate(dict(row))
+        except ValidationError as exc:
+            fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
+            raise QueryFailed(
+                f"a stored row does not fit {cls.__name__} (fields: {', '.join(fields)})", sqlstate=None
+            ) from None
 
 
 class UserProfile(Row):
@@ -88,7 +109,8 @@ class RepositoryData(BaseModel):
 
     @model_validator(mode="after")
     def _full_name_is_owner_slash_name(self) -> Self:
-        if self.full_name.lower() != f"{self.owner}/{self.name}".lower():
+        # Exactly, as GitHub spells it and as repositories_full_name_check compares.
+        if self.full_name != f"{self.owner}/{self.name}":
             raise ValueError("full_name must be owner/name")
         return self
 
@@ -108,10 +130,3 @@ class HealthReport(BaseModel):
     applied_migrations: int = 0
     pending_migrations: list[str] = Field(default_factory=list)
     error: str | None = None
-
-
-def utc(value: datetime) -> datetime:
-    """Reject naive datetimes rather than guess their zone."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("naive datetime: pass a timezone-aware datetime")
-    return value

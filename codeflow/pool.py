@@ -170,11 +170,10 @@ async def get_pool(settings: Settings | None = None) -> asyncpg.Pool:
 
 
 async def get_read_pool(settings: Settings | None = None) -> asyncpg.Pool:
-    """The process-wide pool for reads that tolerate replication lag: on
-    DATABASE_READ_URL, read-only; the `get_pool()` pool when no replica is set."""
+    """The process-wide pool for reads that tolerate replication lag: read-only, on
+    DATABASE_READ_URL (on DATABASE_URL when no replica is set, so that a write sent here
+    fails in every environment, not only in those with a replica)."""
     settings = settings or load_settings()
-    if settings.database_read_url is None:
-        return await get_pool(settings)
     return await _process_pool(read_only=True, create=lambda: create_pool(settings, read_only=True))
 
 

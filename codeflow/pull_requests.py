@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
@@ -26,8 +26,19 @@ from pydantic import (
 )
 
 from codeflow.errors import InvalidInput, register_constraint_messages
-from codeflow.models import BIGINT_MAX, GithubId, Row, Text, UserId
-from codeflow.store import Store, declare_results, found, invalid, validated
+from codeflow.models import BIGINT_MAX, GithubId, Row, Text
+from codeflow.store import (
+    BATCH_SIZE,
+    DAYS,
+    GITHUB_ID,
+    USER_ID,
+    Store,
+    declare_results,
+    found,
+    in_batches,
+    invalid,
+    validated,
+)
 
 register_constraint_messages(
     {
@@ -44,12 +55,8 @@ AuthorLogin = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(\[bot\])?$", max_le
 NonEmptyText = Annotated[Text, Field(min_length=1)]
 HtmlUrl = Annotated[Text, Field(pattern=r"^https://")]
 
-_USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
-_GITHUB_ID: TypeAdapter[int] = TypeAdapter(GithubId)
 _AUTHOR: TypeAdapter[str] = TypeAdapter(AuthorLogin)
 _PAGE_SIZE: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100)])
-_DAYS: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=0)])
-_BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
 
@@ -200,12 +207,12 @@ class PullRequestStore(Store):
         columns = {
             f"{name}s": [getattr(data, name) for data in checked] for name in PullRequestData.model_fields
         }
-        return await self._run("upsert_pull_requests", **columns) or 0  # count(*): never NULL
+        return await self._run("upsert_pull_requests", **columns)
 
     async def get_pull_request(self, pull_request_id: int) -> PullRequest:
         """One cached PR by GitHub's PR id; `NotFound` if it is not cached."""
         row = await self._run(
-            "get_pull_request", pull_request_id=validated(_GITHUB_ID, pull_request_id, "pull_request_id")
+            "get_pull_request", pull_request_id=validated(GITHUB_ID, pull_request_id, "pull_request_id")
         )
         return PullRequest.from_row(found(row, "pull request"))
 
@@ -233,13 +240,13 @@ class PullRequestStore(Store):
         page_size = validated(_PAGE_SIZE, limit, "limit")
         rows = await self._run(
             "list_dashboard_pull_requests",
-            user_id=validated(_USER_ID, user_id, "user_id"),
+            user_id=validated(USER_ID, user_id, "user_id"),
             before_updated_at=before_updated_at,
             before_id=before_id,
             repository_github_id=(
                 None
                 if repository_github_id is None
-                else validated(_GITHUB_ID, repository_github_id, "repository_github_id")
+                else validated(GITHUB_ID, repository_github_id, "repository_github_id")
             ),
             author_login=None if author is None else validated(_AUTHOR, author, "author"),
             draft=draft,
@@ -252,7 +259,7 @@ class PullRequestStore(Store):
     async def count_user_pull_requests(self, user_id: str) -> list[PullRequestCounts]:
         """Cached PRs per state for each of the user's active repositories, by full
         name; a repository with none counts zeros. Empty for a user with no profile."""
-        rows = await self._run("count_user_pull_requests", user_id=validated(_USER_ID, user_id, "user_id"))
+        rows = await self._run("count_user_pull_requests", user_id=validated(USER_ID, user_id, "user_id"))
         return [PullRequestCounts.from_row(row) for row in rows]
 
     async def prune_pull_requests(
@@ -262,26 +269,15 @@ class PullRequestStore(Store):
         is still monitored), then PRs closed or merged more than `closed_retention_days`
         ago. Each batch of `batch_size` rows is its own short statement, so no lock is
         held for long; rows a concurrent writer holds wait for the next prune."""
-        days = validated(_DAYS, closed_retention_days, "closed_retention_days")
-        batch = validated(_BATCH, batch_size, "batch_size")
-        cutoff = datetime.now(UTC) - timedelta(days=days)
-        unmonitored = await _in_batches(
+        days = validated(DAYS, closed_retention_days, "closed_retention_days")
+        batch = validated(BATCH_SIZE, batch_size, "batch_size")
+        unmonitored = await in_batches(
             lambda: self._run("delete_unmonitored_pull_requests", batch_size=batch), batch
         )
-        expired = await _in_batches(
-            lambda: self._run("delete_expired_pull_requests", cutoff=cutoff, batch_size=batch), batch
+        expired = await in_batches(
+            lambda: self._run("delete_expired_pull_requests", days=days, batch_size=batch), batch
         )
         return PruneResult(unmonitored=unmonitored, expired=expired)
-
-
-async def _in_batches(delete_batch: Callable[[], Awaitable[int | None]], batch_size: int) -> int:
-    """Run `delete_batch` until it deletes fewer than `batch_size` rows; the total."""
-    total = 0
-    while True:
-        deleted = await delete_batch() or 0  # count(*): never NULL
-        total += deleted
-        if deleted < batch_size:
-            return total
 
 
 def _checked(data: object) -> PullRequestData:

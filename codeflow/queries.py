@@ -24,7 +24,7 @@ from aiosql.query_loader import QueryLoader
 from aiosql.types import SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
 
-from codeflow.errors import CodeflowError, translate
+from codeflow.errors import AlreadyExists, CodeflowError, InvalidInput, ReferencedRowMissing, translate
 from codeflow.paths import QUERIES_DIR
 
 logger = logging.getLogger("codeflow.sql")
@@ -125,14 +125,30 @@ async def run(conn: Any, query: Query, args: Iterable[Any], *, slow_ms: float) -
         else:
             result = await conn.fetchrow(query.sql, *args)
             rows = 0 if result is None else 1
-    except Exception as exc:
-        raise translate(exc, query=query.name) from exc
+    except Exception as exc:  # noqa: BLE001 - every driver error is translated and re-raised
+        error = translate(exc, query=query.name)
+        _log_failure(query.name, (time.perf_counter() - start) * 1000.0, error)
+        # A rejected value's driver error quotes the value: keep it out of tracebacks too.
+        raise error from (None if isinstance(error, InvalidInput) else exc)
     elapsed_ms = (time.perf_counter() - start) * 1000.0
     if elapsed_ms >= slow_ms:
         logger.warning("slow query %s: %.1f ms, %d rows", query.name, elapsed_ms, rows)
     elif logger.isEnabledFor(logging.DEBUG):
         logger.debug("query %s: %.2f ms, %d rows", query.name, elapsed_ms, rows)
     return result
+
+
+def _log_failure(name: str, elapsed_ms: float, error: CodeflowError) -> None:
+    """Failures the caller is expected to handle (a duplicate, a bad value) at DEBUG;
+    timeouts, lost connections and broken queries at WARNING."""
+    expected = isinstance(error, (AlreadyExists, ReferencedRowMissing, InvalidInput))
+    logger.log(
+        logging.DEBUG if expected else logging.WARNING,
+        "query %s failed after %.1f ms: %s",
+        name,
+        elapsed_ms,
+        error.__class__.__name__,
+    )
 
 
 def _affected(status: str) -> int:

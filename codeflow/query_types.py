@@ -198,7 +198,7 @@ class RunQuery(Protocol):
         query_name: Literal["delete_expired_pull_requests"],
         /,
         *,
-        cutoff: datetime | None,
+        days: int | None,
         batch_size: int | None,
     ) -> int: ...
 
@@ -208,7 +208,7 @@ class RunQuery(Protocol):
         query_name: Literal["delete_inactive_user_profiles"],
         /,
         *,
-        cutoff: datetime | None,
+        days: int | None,
         batch_size: int | None,
     ) -> int: ...
 

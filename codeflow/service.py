@@ -6,40 +6,50 @@ that `repositories.user_id` points at the profile stays inside the SQL.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, TypedDict
+from datetime import timedelta
+from typing import TypedDict
 from uuid import UUID
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from codeflow.errors import InvalidInput, NotFound
+from codeflow.errors import InvalidInput, NotFound, register_constraint_messages
 from codeflow.models import (
-    GithubId,
     NewUserProfile,
     Repository,
     RepositoryCounts,
     RepositoryData,
-    UserId,
     UserProfile,
 )
 from codeflow.settings import Settings
 from codeflow.store import (
+    BATCH_SIZE,
+    DAYS,
+    GITHUB_ID,
+    USER_ID,
     Executor,
     Store,
     declare_full_scans,
     declare_results,
     found,
+    in_batches,
     invalid,
     setting,
     text,
     validated,
 )
 
-_USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
-_GITHUB_ID: TypeAdapter[int] = TypeAdapter(GithubId)
+register_constraint_messages(
+    {
+        "user_profiles_user_id_key": "this user already has a profile",
+        "user_profiles_github_id_key": "a profile with this GitHub id already exists",
+        "user_profiles_username_key": "a profile with this GitHub login already exists",
+        "user_profiles_user_id_fkey": "no such user",
+        "repositories_user_id_github_id_key": "the user already monitors this repository",
+        "repositories_user_id_full_name_key": "the user already monitors a repository with this name",
+    }
+)
+
 _UUID: TypeAdapter[UUID] = TypeAdapter(UUID)
-_DAYS: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=0)])
-_BATCH: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 
 
 class _DeletedRepository(TypedDict):
@@ -92,7 +102,7 @@ class DatabaseService(Store):
 
     async def get_user_profile(self, user_id: str) -> UserProfile:
         """The profile of an Auth.js user; `NotFound` if it has none."""
-        row = await self._run("get_user_profile", user_id=validated(_USER_ID, user_id, "user_id"))
+        row = await self._run("get_user_profile", user_id=validated(USER_ID, user_id, "user_id"))
         return UserProfile.from_row(found(row, "user profile"))
 
     async def get_user_profile_by_github_id(self, github_id: int) -> UserProfile:
@@ -110,7 +120,7 @@ class DatabaseService(Store):
         `NotFound` if the user has no profile."""
         has_profile = await self._run(
             "update_user_profile_last_active",
-            user_id=validated(_USER_ID, user_id, "user_id"),
+            user_id=validated(USER_ID, user_id, "user_id"),
             resolution=self._activity_resolution,
         )
         if not has_profile:
@@ -126,15 +136,11 @@ class DatabaseService(Store):
         Works in batches of `batch_size` rows, each its own short statement, so no
         large table is locked for long; returns how many profiles were deleted.
         """
-        days = validated(_DAYS, days_inactive, "days_inactive")
-        batch = validated(_BATCH, batch_size, "batch_size")
-        cutoff = datetime.now(UTC) - timedelta(days=days)
-        total = 0
-        while True:
-            deleted = int(await self._run("delete_inactive_user_profiles", cutoff=cutoff, batch_size=batch))
-            total += deleted
-            if deleted < batch:
-                return total
+        days = validated(DAYS, days_inactive, "days_inactive")
+        batch = validated(BATCH_SIZE, batch_size, "batch_size")
+        return await in_batches(
+            lambda: self._run("delete_inactive_user_profiles", days=days, batch_size=batch), batch
+        )
 
     # --- repositories --------------------------------------------------------------
 
@@ -143,7 +149,7 @@ class DatabaseService(Store):
         Empty for a user with no profile."""
         rows = await self._run(
             "list_user_repositories",
-            user_id=validated(_USER_ID, user_id, "user_id"),
+            user_id=validated(USER_ID, user_id, "user_id"),
             active_only=bool(active_only),
         )
         return [Repository.from_row(row) for row in rows]
@@ -157,7 +163,7 @@ class DatabaseService(Store):
         if not isinstance(data, RepositoryData):
             raise InvalidInput("data must be a RepositoryData")
         row = await self._run(
-            "create_repository", user_id=validated(_USER_ID, user_id, "user_id"), **data.model_dump()
+            "create_repository", user_id=validated(USER_ID, user_id, "user_id"), **data.model_dump()
         )
         return Repository.from_row(found(row, "user profile"))
 
@@ -170,7 +176,7 @@ class DatabaseService(Store):
         """The user's repository with this GitHub id; `NotFound` if none."""
         row = await self._run(
             "get_repository_by_github_id",
-            user_id=validated(_USER_ID, user_id, "user_id"),
+            user_id=validated(USER_ID, user_id, "user_id"),
             github_id=_github_id(github_id),
         )
         return Repository.from_row(found(row, "repository"))
@@ -179,7 +185,7 @@ class DatabaseService(Store):
         """The user's repository called `owner/name` (any case); `NotFound` if none."""
         row = await self._run(
             "get_repository_by_full_name",
-            user_id=validated(_USER_ID, user_id, "user_id"),
+            user_id=validated(USER_ID, user_id, "user_id"),
             full_name=text(full_name, "full_name"),
         )
         return Repository.from_row(found(row, "repository"))
@@ -187,7 +193,7 @@ class DatabaseService(Store):
     async def count_user_repositories(self, user_id: str) -> RepositoryCounts:
         """How many repositories the user monitors, and how many are active;
         `NotFound` if the user has no profile."""
-        row = await self._run("count_user_repositories", user_id=validated(_USER_ID, user_id, "user_id"))
+        row = await self._run("count_user_repositories", user_id=validated(USER_ID, user_id, "user_id"))
         return RepositoryCounts.from_row(found(row, "user profile"))
 
     async def update_repository(self, repository_id: UUID | str, *, is_active: bool) -> Repository:
@@ -207,4 +213,4 @@ def _uuid(value: object) -> UUID:
 
 
 def _github_id(value: object) -> int:
-    return validated(_GITHUB_ID, value, "github_id")
+    return validated(GITHUB_ID, value, "github_id")

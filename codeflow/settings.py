@@ -8,7 +8,7 @@ in an error, a log line or a `repr`.
 from __future__ import annotations
 
 from typing import Literal, Self
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Optional read replica (same form as DATABASE_URL) for reads that tolerate "
-            "replication lag; see create_read_pool. Writes always use DATABASE_URL."
+            "replication lag; see get_read_pool. Writes always use DATABASE_URL."
         ),
     )
     db_transaction_pooler: bool = Field(
@@ -109,7 +109,7 @@ class Settings(BaseSettings):
                 "use DB_POOL_RESET=transaction with DB_TRANSACTION_POOLER=true"
             )
         urls = (self.database_url, self.database_read_url)
-        if self.db_iam_auth and any(url and urlsplit(url.get_secret_value()).password for url in urls):
+        if self.db_iam_auth and any(url and has_password(url.get_secret_value()) for url in urls):
             raise ValueError("DB_IAM_AUTH=true: the database URLs must not contain a password")
         return self
 
@@ -161,13 +161,28 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+_SECRET_PARAMETERS = {"password", "sslpassword"}
+
+
 def redact_url(url: str) -> str:
-    """`url` with its password replaced by `***`, for messages and logs."""
+    """`url` with every password (user-info, `?password=`, `?sslpassword=`) replaced by
+    `***`, for messages and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    if parts.password is not None:
+        user = parts.username or ""
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        port = f":{parts.port}" if parts.port else ""
+        parts = parts._replace(netloc=f"{user}:***@{host}{port}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name in _SECRET_PARAMETERS for name, _ in query):
+        masked = [(name, "***" if name in _SECRET_PARAMETERS else value) for name, value in query]
+        parts = parts._replace(query=urlencode(masked, safe="*/:"))
+    return urlunsplit(parts)
+
+
+def has_password(url: str) -> bool:
+    """True if `url` carries a password, in its user-info or as a query parameter."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    return parts.password is not None or any(name in _SECRET_PARAMETERS for name, _ in query)

@@ -23,8 +23,7 @@ async def describe(target: localdb.Target) -> tuple[str, bool]:
     try:
         report = await health_report(pool)
         lines.append(
-            f"health    {'ok' if report.ok else 'DOWN'}  server {report.server_version}  "
-            f"round trip {report.latency_ms} ms"
+            f"health    ok  server {report.server_version}  round trip {report.latency_ms} ms"
             if report.ok
             else f"health    DOWN: {report.error}"
         )

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
-from codeflow.errors import InvalidInput, NotFound, translate
-from codeflow.queries import Query, load_queries, run
+from codeflow.errors import CodeflowError, InvalidInput, NotFound, QueryFailed, translate
+from codeflow.models import Days, GithubId, UserId
+from codeflow.queries import Query, load_queries, logger, run
 from codeflow.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
 Connection = asyncpg.Connection | PoolConnectionProxy
 Executor = asyncpg.Pool | Connection
 T = TypeVar("T")
+
+# Argument checks shared by the stores (see `validated`).
+USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
+GITHUB_ID: TypeAdapter[int] = TypeAdapter(GithubId)
+DAYS: TypeAdapter[int] = TypeAdapter(Days)
+BATCH_SIZE: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 
 
 # What each query hands back, declared by the module that runs it (`declare_results`):
@@ -67,6 +74,9 @@ class Store:
         self._queries = all_queries()
         self._slow_ms: float = setting(settings, "db_slow_query_ms")
         self._acquire_timeout_s: float = setting(settings, "db_pool_acquire_timeout_s")
+        # Inside transaction(): the level (transaction or savepoint) this store's
+        # statements belong to, so a failure caught inside the block is not committed.
+        self._level: _Level | None = None
 
     @property
     def _run(self) -> RunQuery:
@@ -77,12 +87,17 @@ class Store:
     async def _execute(self, query_name: str, /, **values: Any) -> Any:
         query = self._queries[query_name]
         if not isinstance(self._db, asyncpg.Pool):
-            return await run(self._db, query, query.args(values), slow_ms=self._slow_ms)
+            try:
+                return await run(self._db, query, query.args(values), slow_ms=self._slow_ms)
+            except CodeflowError:
+                if self._level is not None:
+                    self._level.failed = True
+                raise
         connection = await self._acquire(self._db, query_name)
         try:
             return await run(connection, query, query.args(values), slow_ms=self._slow_ms)
         finally:
-            await self._db.release(connection)
+            await _release(self._db, connection)
 
     async def _acquire(self, pool: asyncpg.Pool, purpose: str) -> PoolConnectionProxy:
         """A connection from `pool`, waiting at most DB_POOL_ACQUIRE_TIMEOUT_S for one.
@@ -112,7 +127,7 @@ class Store:
             async with self._transaction_on(connection) as store:
                 yield store
         finally:
-            await self._db.release(connection)
+            await _release(self._db, connection)
 
     @asynccontextmanager
     async def _transaction_on(self, connection: Connection) -> AsyncIterator[Self]:
@@ -121,16 +136,57 @@ class Store:
             await transaction.start()
         except Exception as exc:
             raise translate(exc, query="begin") from exc
+        store = type(self)(connection, settings=self._settings)
+        store._level = level = _Level()
         try:
-            yield type(self)(connection, settings=self._settings)
+            yield store
         except BaseException:
             with contextlib.suppress(Exception):  # the original error matters more
                 await transaction.rollback()
             raise
+        if level.failed:
+            # PostgreSQL answers COMMIT in a failed transaction with ROLLBACK, not an
+            # error; a caller that caught a statement's error would lose its writes silently.
+            with contextlib.suppress(Exception):
+                await transaction.rollback()
+            raise QueryFailed(
+                "transaction rolled back: a statement in it failed (its error was caught inside the block)",
+                sqlstate="25P02",
+            )
         try:
             await transaction.commit()
         except Exception as exc:
             raise translate(exc, query="commit") from exc
+
+
+class _Level:
+    """One transaction or savepoint opened by `Store.transaction()`."""
+
+    __slots__ = ("failed",)
+
+    def __init__(self) -> None:
+        self.failed = False
+
+
+async def _release(pool: asyncpg.Pool, connection: PoolConnectionProxy) -> None:
+    """Give `connection` back. A failure here (asyncpg's rollback-on-release on a dead
+    connection) is the pool's to handle: asyncpg has already discarded the connection,
+    and the caller's statement completed, or failed with its own error."""
+    try:
+        await pool.release(connection)
+    except Exception as exc:  # noqa: BLE001 - logged; the pool has dropped the connection
+        logger.warning("releasing a connection failed: %s", exc.__class__.__name__)
+
+
+async def in_batches(delete_batch: Callable[[], Awaitable[int]], batch_size: int) -> int:
+    """Run `delete_batch` (one bounded DELETE) until it deletes fewer than `batch_size`
+    rows; the total. Each batch is its own statement, so no lock is held for long."""
+    total = 0
+    while True:
+        deleted = await delete_batch()
+        total += deleted
+        if deleted < batch_size:
+            return total
 
 
 def validated(adapter: TypeAdapter[T], value: object, what: str) -> T:

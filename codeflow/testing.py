@@ -6,7 +6,7 @@ Enable it in a service's `conftest.py`::
 
 The database is chosen as `make test` chooses it: `TEST_DATABASE_URL` if set, else
 the Docker `postgres-test` service, else an embedded PostgreSQL in `.pgdata/`. It is
-dropped, created and migrated once per session (so its name must contain "test"); every test that
+dropped, created and migrated once per session (so its name must have a `test` word); every test that
 uses `codeflow_pool` or `codeflow_service` starts from empty tables (TRUNCATE), so
 tests may use several connections and commit freely.
 
@@ -18,6 +18,7 @@ assertions).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -40,10 +41,11 @@ def codeflow_database_url() -> str:
     """
     target = localdb.bring_up("test")
     database = urlsplit(target.url).path.strip("/")
-    if "test" not in database:
+    if not re.search(r"(^|_)test(_|$)", database):
         raise pytest.UsageError(
             f"codeflow.testing drops and recreates the test database, and {database!r} does not "
-            "look like one: TEST_DATABASE_URL must name a database whose name contains 'test'"
+            "look like one: TEST_DATABASE_URL must name a database with a `test` word in its "
+            "name (codeflow_test, test_myservice, ...)"
         )
 
     async def prepare() -> None:

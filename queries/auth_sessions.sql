@@ -40,7 +40,7 @@ WITH doomed AS (
     FOR UPDATE SKIP LOCKED
 ), deleted AS (
     DELETE FROM sessions
-    WHERE id IN (SELECT id FROM doomed)
+    WHERE id = any(array(SELECT id FROM doomed))
     RETURNING id
 )
 SELECT count(*) FROM deleted;

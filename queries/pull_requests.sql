@@ -150,13 +150,13 @@ WITH RECURSIVE cached (repository_github_id) AS (
 )
 SELECT count(*) FROM deleted;
 
--- name: delete_expired_pull_requests(cutoff, batch_size)$
--- Deletes at most batch_size PRs closed or merged before cutoff, oldest first; returns
+-- name: delete_expired_pull_requests(days, batch_size)$
+-- Deletes at most batch_size PRs closed or merged more than days days ago, oldest first; returns
 -- how many it deleted. Rows locked by a concurrent writer are skipped, not waited for.
 WITH doomed AS (
     SELECT id
     FROM pull_requests
-    WHERE closed_at < :cutoff
+    WHERE closed_at < now() - make_interval(days => :days)
     ORDER BY closed_at
     LIMIT :batch_size
     FOR UPDATE SKIP LOCKED

@@ -36,14 +36,14 @@ WITH touched AS (
 SELECT EXISTS (SELECT FROM touched)
     OR EXISTS (SELECT FROM user_profiles WHERE user_id = :user_id);
 
--- name: delete_inactive_user_profiles(cutoff, batch_size)$
--- Deletes at most batch_size profiles last active before cutoff (their repositories
--- cascade); returns how many it deleted. Rows locked by a concurrent writer are
+-- name: delete_inactive_user_profiles(days, batch_size)$
+-- Deletes at most batch_size profiles not active for days days, by the database clock
+-- that wrote last_active_at (their repositories cascade); returns how many it deleted. Rows locked by a concurrent writer are
 -- skipped, not waited for.
 WITH doomed AS (
     SELECT id
     FROM user_profiles
-    WHERE last_active_at < :cutoff
+    WHERE last_active_at < now() - make_interval(days => :days)
     ORDER BY last_active_at
     LIMIT :batch_size
     FOR UPDATE SKIP LOCKED

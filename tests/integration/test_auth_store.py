@@ -440,3 +440,10 @@ async def test_credentials_never_appear_in_reprs_or_logs(
     assert linked.access_token == SECRET + "-a" and session.session_token == SECRET + "-s"
     assert any(record.name == "codeflow.sql" for record in caplog.records), "queries are logged"
     assert SECRET not in caplog.text
+
+
+async def test_datetimes_that_overflow_in_utc_are_invalid_input(store: AuthStore) -> None:
+    user = await store.create_user(email="edge@example.com")
+    east_of_year_one = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
+    with pytest.raises(InvalidInput, match="expires"):
+        await store.create_session(session_token="t", user_id=user.id, expires=east_of_year_one)

@@ -52,6 +52,7 @@ async def test_unreachable_server_is_unavailable_and_hides_the_password() -> Non
     settings = Settings(
         database_url="postgresql://app:s3cret@127.0.0.1:1/codeflow",
         db_connect_timeout_s=1,
+        db_connect_attempts=1,
     )
     with pytest.raises(DatabaseUnavailable) as caught:
         await create_pool(settings)

@@ -486,14 +486,17 @@ async def test_prune_prs_command_prunes_the_database_url(
     monkeypatch.setenv("DATABASE_URL", codeflow_database_url)
 
     # The command runs its own event loop, as it does under a scheduler.
-    status = await asyncio.to_thread(cli.main, ["prune-prs", "--retention-days", "0", "--batch-size", "1"])
+    status = await asyncio.to_thread(cli.main, ["prune-prs", "--retention-days", "1", "--batch-size", "1"])
 
     assert status == 0
     assert "pruned 2 PRs of unmonitored repositories and 1 closed" in capsys.readouterr().out
     assert await codeflow_connection.fetchval("SELECT array_agg(id) FROM pull_requests") == [1]
 
 
-@pytest.mark.parametrize("arguments", [{"closed_retention_days": -1}, {"batch_size": 0}, {"batch_size": 1.5}])
+@pytest.mark.parametrize(
+    "arguments",
+    [{"closed_retention_days": -1}, {"closed_retention_days": 0}, {"batch_size": 0}, {"batch_size": 1.5}],
+)
 async def test_prune_rejects_nonsense_arguments(prs: PullRequestStore, arguments: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput):
         await prs.prune_pull_requests(**arguments)

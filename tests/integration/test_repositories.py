@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import pytest
 
-from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, RepositoryData
+from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, QueryFailed, RepositoryData
 
 MakeUser = Callable[..., Awaitable[str]]
 
@@ -105,7 +105,7 @@ async def test_update_and_delete(codeflow_service: DatabaseService, user_id: str
     added = await codeflow_service.add_repository(user_id, repo())
     paused = await codeflow_service.update_repository(added.id, is_active=False)
     assert not paused.is_active
-    assert paused.updated_at >= added.updated_at
+    assert paused.updated_at > added.updated_at
     await codeflow_service.delete_repository(added.id)
     with pytest.raises(NotFound):
         await codeflow_service.get_repository(added.id)
@@ -126,6 +126,8 @@ async def test_malformed_repository_ids_are_invalid_input(
 def test_repository_data_rejects_inconsistent_names() -> None:
     with pytest.raises(ValueError, match="owner/name"):
         RepositoryData(github_id=1, name="a", full_name="b/c", owner="b")
+    with pytest.raises(ValueError, match="owner/name"):  # exactly, as the CHECK compares
+        RepositoryData(github_id=1, name="Hello", full_name="octocat/hello", owner="Octocat")
     with pytest.raises(ValueError):
         RepositoryData(github_id=-1, name="a", full_name="b/a", owner="b")
 
@@ -159,3 +161,26 @@ async def test_transaction_commits_or_rolls_back_together(
         async with tx.transaction() as nested:
             await nested.update_repository(first.id, is_active=False)
     assert not (await codeflow_service.get_repository(first.id)).is_active
+
+
+async def test_a_failure_caught_inside_a_transaction_is_not_committed_silently(
+    codeflow_service: DatabaseService, user_id: str
+) -> None:
+    """PostgreSQL answers COMMIT in a failed transaction with ROLLBACK, not an error."""
+    with pytest.raises(QueryFailed, match="transaction rolled back") as caught:
+        async with codeflow_service.transaction() as tx:
+            await tx.add_repository(user_id, repo(1, "octocat/kept"))
+            with pytest.raises(AlreadyExists):
+                await tx.add_repository(user_id, repo(1, "octocat/dup"))
+    assert caught.value.sqlstate == "25P02"
+    assert await codeflow_service.get_user_repositories(user_id) == []
+
+
+async def test_a_failed_savepoint_rolls_back_alone(codeflow_service: DatabaseService, user_id: str) -> None:
+    async with codeflow_service.transaction() as tx:
+        kept = await tx.add_repository(user_id, repo(1, "octocat/kept"))
+        with pytest.raises(AlreadyExists):
+            async with tx.transaction() as nested:
+                await nested.add_repository(user_id, repo(2, "octocat/undone"))
+                await nested.add_repository(user_id, repo(1, "octocat/dup"))
+    assert await codeflow_service.get_user_repositories(user_id) == [kept]

@@ -136,7 +136,7 @@ async def test_last_active_moves_only_when_older_than_resolution(
     await codeflow_service.update_user_last_active(user_id)
     touched = await codeflow_service.get_user_profile(user_id)
     assert touched.last_active_at > long_ago + timedelta(days=365)
-    assert touched.updated_at >= profile.updated_at
+    assert touched.updated_at > profile.updated_at
 
 
 async def test_updated_at_is_maintained_by_the_database(
@@ -154,7 +154,7 @@ async def test_updated_at_is_maintained_by_the_database(
     await codeflow_connection.execute(
         "UPDATE user_profiles SET username = 'after' WHERE user_id = $1", user_id
     )
-    assert (await codeflow_service.get_user_profile(user_id)).updated_at >= stale
+    assert (await codeflow_service.get_user_profile(user_id)).updated_at > stale
 
 
 async def test_cleanup_removes_inactive_profiles_and_their_repositories_in_batches(
@@ -179,8 +179,9 @@ async def test_cleanup_removes_inactive_profiles_and_their_repositories_in_batch
 
 
 async def test_cleanup_rejects_nonsense_arguments(codeflow_service: DatabaseService) -> None:
-    with pytest.raises(InvalidInput):
-        await codeflow_service.cleanup_inactive_users(-1)
+    for days in (-1, 0, 10**6):  # 0 would delete every profile; 10**6 overflows dates
+        with pytest.raises(InvalidInput):
+            await codeflow_service.cleanup_inactive_users(days)
     with pytest.raises(InvalidInput):
         await codeflow_service.cleanup_inactive_users(30, batch_size=0)
 

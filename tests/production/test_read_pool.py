@@ -41,11 +41,13 @@ async def test_read_pool_serves_reads_and_refuses_writes(
         await read_pool.close()
 
 
-async def test_process_read_pool_is_the_primary_without_a_replica(
+async def test_process_read_pool_is_read_only_with_or_without_a_replica(
     codeflow_settings: Settings, replica_settings: Settings
 ) -> None:
     try:
-        assert await get_read_pool(codeflow_settings) is await get_pool(codeflow_settings)
+        primary_reads = await get_read_pool(codeflow_settings)
+        assert primary_reads is not await get_pool(codeflow_settings)
+        assert await primary_reads.fetchval("SELECT current_setting('default_transaction_read_only')") == "on"
     finally:
         await close_pool()
     try:

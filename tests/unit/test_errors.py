@@ -57,3 +57,12 @@ def test_error_classes(raised: BaseException, expected: type[Exception]) -> None
 
 def test_timeouts_are_a_kind_of_unavailability() -> None:
     assert issubclass(QueryTimeout, DatabaseUnavailable)
+
+
+def test_rejected_values_never_appear_in_the_message() -> None:
+    server = asyncpg.InvalidTextRepresentationError('invalid input syntax for type uuid: "gho_secret"')
+    client = asyncpg.exceptions._base.DataError("invalid input for query argument $1: 'gho_secret'")
+    for raised in (server, client):
+        error = translate(raised, query="get_repository")
+        assert isinstance(error, InvalidInput)
+        assert "gho_secret" not in str(error) and "get_repository" in str(error)

@@ -65,3 +65,16 @@ def test_out_of_range_numbers_name_their_variable(monkeypatch: pytest.MonkeyPatc
 def test_redact_url_keeps_urls_without_password() -> None:
     assert redact_url("postgresql://app@db/x") == "postgresql://app@db/x"
     assert redact_url("postgresql://app:pw@[::1]:5432/x") == "postgresql://app:***@[::1]:5432/x"
+
+
+def test_query_string_passwords_are_redacted_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://app@db.internal/codeflow?password=s3cret-pw&sslpassword=k3y&sslmode=require"
+    assert (
+        redact_url(url)
+        == "postgresql://app@db.internal/codeflow?password=***&sslpassword=***&sslmode=require"
+    )
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DB_IAM_AUTH", "true")
+    with pytest.raises(ConfigurationError, match="must not contain a password") as caught:
+        load_settings()
+    assert "s3cret-pw" not in str(caught.value)
