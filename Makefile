@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install dev db-up db-down migrate migrate-deploy rollback migrate-status new-migration \
-        schema schema-check seed reset psql studio status test test-unit test-integration lint check
+        schema seed reset psql studio status test test-unit test-integration lint check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -77,7 +77,7 @@ test-unit: $(STAMP) ## tests that need no database
 test-integration: $(STAMP) ## tests on a real, migrated PostgreSQL
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, mypy --strict, docker-compose.yml validation
+lint: $(STAMP) ## ruff (check + format), mypy --strict, compose config, sqlfluff + squawk, cfn-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
