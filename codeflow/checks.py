@@ -7,7 +7,7 @@ what the Python side declares (`codeflow.store.declare_results`):
 
 - declared parameters are exactly the ones used (the loader enforces it, by name) and
   each parameter's PostgreSQL type has a Python type; the generated overloads of
-  `Store._run` (`render_types`, codeflow/query_types.py) give mypy those types, so a
+  `Store._run` (codeflow.codegen, codeflow/query_types.py) give mypy those types, so a
   caller passing the wrong type or keyword fails `make lint`;
 - the result columns have the declared model's field names, compatible types, and no
   nullable column is mapped to a field that does not accept None;
@@ -79,7 +79,7 @@ PYTHON_TYPES: dict[str, type] = {
 }
 # pydantic's datetime markers are not datetime subclasses; they accept what datetime does.
 _PYDANTIC_ALIASES: dict[object, type] = {AwareDatetime: datetime, NaiveDatetime: datetime}
-_OPERATORS = {
+OPERATORS = {
     Returns.ROWS: "",
     Returns.ROW: "^",
     Returns.VALUE: "$",
@@ -89,7 +89,7 @@ _OPERATORS = {
 _COLUMN_REF = re.compile(r"(\w+)\.(\w+)")
 _NAME = re.compile(r"\w+")
 LARGE_TABLE_ROWS = 10_000
-_STORE_MODULES_SKIPPED = {"testing", "query_types", "checks"}
+_STORE_MODULES_SKIPPED = {"testing", "query_types", "checks", "codegen"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +345,7 @@ def _result_problems(item: Described, declared: object) -> Iterator[str]:
 
 def _operator_problems(item: Described) -> Iterator[str]:
     returns, columns = item.query.returns, item.columns
-    operator = _OPERATORS[returns]
+    operator = OPERATORS[returns]
     if returns is Returns.STATUS and columns:
         yield "uses `!` but returns columns: use `<!` for a write's RETURNING row"
     elif returns is not Returns.STATUS and not columns:
@@ -507,185 +507,6 @@ def plans_url(test_url: str) -> str:
     the same server, so the realistic volume never meets the tests' own rows."""
     parts = urlsplit(test_url)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_plans"))
-
-
-# --- generated types -------------------------------------------------------------------
-
-TYPES_FILE = Path(__file__).with_name("query_types.py")
-_TYPES_HEADER = '''"""Types of the named queries, generated from the SQL by `make types` (codeflow.checks).
-
-Do not edit: `make types-check` fails when this file is not what the SQL and the result
-declarations produce. `Store._run` is typed as `RunQuery`, so mypy checks each call's
-query name, keywords, parameter types and result type.
-"""
-
-from __future__ import annotations
-
-{imports}
-
-from asyncpg import Record
-
-
-class RunQuery(Protocol):
-'''
-
-
-def render_types(described: Sequence[Described], results: Mapping[str, object]) -> str:
-    """codeflow/query_types.py: one overload of `Store._run` per query. Parameters take
-    their PostgreSQL type's Python type or None (the catalog cannot tell which
-    parameters may be NULL); results are what `codeflow.queries.run` hands back."""
-    used: set[str] = set()
-    blocks = []
-    for item in sorted(described, key=lambda item: item.query.name):
-        lines = ["    @overload", "    async def __call__(", "        self,"]
-        lines.append(f'        query_name: Literal["{item.query.name}"],')
-        lines.append("        /,")
-        if item.params:
-            lines.append("        *,")
-        for param in item.params:
-            lines.append(f"        {param.name}: {_param_annotation(param, used)} | None,")
-        lines.append(f"    ) -> {_result_annotation(item, results, used)}: ...")
-        blocks.append("\n".join(lines))
-    modules: dict[str, set[str]] = {"typing": {"Literal", "Protocol", "overload"}}
-    for name in used:
-        modules.setdefault(_IMPORTS[name], set()).add(name)
-    imports = "\n".join(
-        f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(modules.items())
-    )
-    header = _TYPES_HEADER.format(imports=imports)
-    return header + "\n\n".join(blocks) + "\n"
-
-
-# The module each non-builtin Python type of PYTHON_TYPES is imported from.
-_IMPORTS = {
-    "date": "datetime",
-    "datetime": "datetime",
-    "time": "datetime",
-    "timedelta": "datetime",
-    "Decimal": "decimal",
-    "UUID": "uuid",
-    "Sequence": "collections.abc",
-}
-
-
-def _annotation(kind: Any, used: set[str]) -> str:
-    if typing.get_origin(kind) is list:
-        return f"list[{_annotation(typing.get_args(kind)[0], used)}]"
-    if typing.get_origin(kind) in (typing.Union, types.UnionType):
-        return " | ".join(_annotation(member, used) for member in typing.get_args(kind))
-    if kind is type(None) or kind is None:
-        return "None"
-    name: str = kind.__name__
-    if name in _IMPORTS:
-        used.add(name)
-    return name
-
-
-def _param_annotation(param: Param, used: set[str]) -> str:
-    """An array parameter takes any sequence, whose elements may be None."""
-    kind = python_type(param.pg_type)
-    if typing.get_origin(kind) is list:
-        used.add("Sequence")
-        return f"Sequence[{_annotation(typing.get_args(kind)[0], used)} | None]"
-    return _annotation(kind, used)
-
-
-def _result_annotation(item: Described, results: Mapping[str, object], used: set[str]) -> str:
-    returns = item.query.returns
-    if returns is Returns.STATUS:
-        return "str"
-    if returns is Returns.VALUE:
-        declared = results.get(item.query.name)
-        if declared is not None:
-            return _annotation(declared, used)
-        produced = python_type(item.columns[0].pg_type) if item.columns else None
-        return "object" if produced is None else f"{_annotation(produced, used)} | None"
-    if returns is Returns.ROWS:
-        return "list[Record]"
-    return "Record | None"
-
-
-# --- the catalog -------------------------------------------------------------------------
-
-DOCS_FILE = Path(__file__).resolve().parent.parent / "docs" / "queries.md"
-PLAN_START, PLAN_END = "<!-- plan -->", "<!-- /plan -->"
-_OPERATOR_MEANING = {
-    Returns.ROWS: "all rows",
-    Returns.ROW: "one row or none",
-    Returns.VALUE: "one value",
-    Returns.WRITTEN_ROW: "a write's RETURNING row, or none",
-    Returns.STATUS: "a write's command status",
-}
-
-
-def render_catalog(
-    described: Sequence[Described], results: Mapping[str, object], plans: Mapping[str, str]
-) -> str:
-    """docs/queries.md: every query with its file, SQL, parameters, result and plan."""
-    out = [
-        "# Named queries",
-        "",
-        "Generated by `make docs` from queries/*.sql, the migrated schema and the result",
-        "declarations (codeflow/checks.py); `make docs-check` fails when it is stale. Do not edit.",
-        "",
-        "Nullable: `yes`/`no` from pg_attribute for a plain column (yes on the nullable side of",
-        "an outer join); `expression` when PostgreSQL cannot tell (the model's type is trusted).",
-        "Plans are generic plans (`plan_cache_mode = force_generic_plan`, what a long-lived",
-        "pool reuses) on the realistic dataset of the plan guard, `EXPLAIN (COSTS OFF)`;",
-        "they vary with the server version and are left out of the staleness check.",
-        "",
-    ]
-    files: dict[str, list[Described]] = {}
-    for item in described:
-        files.setdefault(Path(item.query.source.rpartition(":")[0]).name, []).append(item)
-    for file, items in files.items():
-        out += [f"- `queries/{file}`: " + ", ".join(f"[{i.query.name}](#{i.query.name})" for i in items)]
-    for file, items in files.items():
-        out += ["", f"## queries/{file}"]
-        for item in items:
-            out += _catalog_entry(item, file, results, plans.get(item.query.name, ""))
-    return "\n".join(out) + "\n"
-
-
-def _catalog_entry(item: Described, file: str, results: Mapping[str, object], plan: str) -> list[str]:
-    query = item.query
-    line = query.source.rpartition(":")[2]
-    operator = _OPERATORS[query.returns]
-    declared = results.get(query.name)
-    result = getattr(declared, "__qualname__", None) if declared is not None else None
-    out = [
-        "",
-        f"### {query.name}",
-        "",
-        f"`queries/{file}` line {line} · operator `{operator or ' '}` ({_OPERATOR_MEANING[query.returns]})"
-        + (f" · result `{getattr(declared, '__module__', '')}.{result}`" if result else ""),
-        "",
-        query.doc.replace("\n", " "),
-        "",
-    ]
-    if item.params:
-        out += ["| parameter | PostgreSQL | Python |", "|---|---|---|"]
-        out += [
-            f"| `${n}` `{p.name}` | `{p.pg_type}` | `{_annotation(python_type(p.pg_type), set())}` |"
-            for n, p in enumerate(item.params, start=1)
-        ]
-        out.append("")
-    if item.columns:
-        out += ["| column | PostgreSQL | nullable |", "|---|---|---|"]
-        out += [f"| `{c.name}` | `{c.pg_type}` | {_nullability(c.nullable)} |" for c in item.columns]
-        out.append("")
-    out += ["```sql", query.sql.strip(), "```", "", PLAN_START, "```", plan, "```", PLAN_END]
-    return out
-
-
-def _nullability(nullable: bool | None) -> str:
-    return "expression" if nullable is None else ("yes" if nullable else "no")
-
-
-def without_plans(catalog: str) -> str:
-    """The catalog with its plans blanked, for a staleness check that holds on every
-    server version."""
-    return re.sub(rf"{re.escape(PLAN_START)}.*?{re.escape(PLAN_END)}", PLAN_START, catalog, flags=re.S)
 
 
 # --- entry points (codeflow-db verify-sql / types / docs) ---------------------------------

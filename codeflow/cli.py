@@ -298,11 +298,11 @@ async def verify_sql(args: argparse.Namespace) -> int:
     TEST,
 )
 async def query_types(args: argparse.Namespace) -> int:
-    from codeflow import checks  # noqa: PLC0415
+    from codeflow import checks, codegen  # noqa: PLC0415
 
     described, _ = await checks.verify_queries(await _checked_test_database())
-    fresh = checks.render_types(described, checks.declared_results())
-    return _write_or_check(checks.TYPES_FILE, fresh, args.check, "make types", lambda text: text)
+    fresh = codegen.render_types(described, checks.declared_results())
+    return _write_or_check(codegen.TYPES_FILE, fresh, args.check, "make types", lambda text: text)
 
 
 @command(
@@ -312,11 +312,11 @@ async def query_types(args: argparse.Namespace) -> int:
     TEST,
 )
 async def query_docs(args: argparse.Namespace) -> int:
-    from codeflow import checks  # noqa: PLC0415
+    from codeflow import checks, codegen  # noqa: PLC0415
 
     described, _, plans = await checks.on_dataset(checks.plans_url(await _checked_test_database()))
-    fresh = checks.render_catalog(described, checks.declared_results(), plans)
-    return _write_or_check(checks.DOCS_FILE, fresh, args.check, "make docs", checks.without_plans)
+    fresh = codegen.render_catalog(described, checks.declared_results(), plans)
+    return _write_or_check(codegen.DOCS_FILE, fresh, args.check, "make docs", codegen.without_plans)
 
 
 def _write_or_check(

@@ -1,4 +1,4 @@
-"""Types of the named queries, generated from the SQL by `make types` (codeflow.checks).
+"""Types of the named queries, generated from the SQL by `make types` (codeflow.codegen).
 
 Do not edit: `make types-check` fails when this file is not what the SQL and the result
 declarations produce. `Store._run` is typed as `RunQuery`, so mypy checks each call's

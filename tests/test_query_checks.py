@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from pydantic import AwareDatetime
 
-from codeflow import checks
+from codeflow import checks, codegen
 from codeflow.models import Row
 from codeflow.paths import QUERIES_DIR
 from codeflow.queries import Query, Returns
@@ -191,15 +191,15 @@ async def test_the_plan_guard_finds_a_sequential_scan(dataset: Dataset, codeflow
 
 async def test_generated_types_are_current(codeflow_database_url: str) -> None:
     described, _ = await checks.verify_queries(codeflow_database_url)
-    assert checks.render_types(described, checks.declared_results()) == checks.TYPES_FILE.read_text(), (
+    assert codegen.render_types(described, checks.declared_results()) == codegen.TYPES_FILE.read_text(), (
         "codeflow/query_types.py is stale: run `make types`"
     )
 
 
 def test_catalog_is_current(dataset: Dataset) -> None:
     described, _, plans = dataset
-    fresh = checks.render_catalog(described, checks.declared_results(), plans)
-    committed = checks.DOCS_FILE.read_text() if checks.DOCS_FILE.exists() else ""
-    assert checks.without_plans(fresh) == checks.without_plans(committed), (
+    fresh = codegen.render_catalog(described, checks.declared_results(), plans)
+    committed = codegen.DOCS_FILE.read_text() if codegen.DOCS_FILE.exists() else ""
+    assert codegen.without_plans(fresh) == codegen.without_plans(committed), (
         "docs/queries.md is stale: run `make docs`"
     )
