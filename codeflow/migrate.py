@@ -25,8 +25,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from codeflow.errors import CodeflowError, DatabaseUnavailable
+from codeflow.errors import CodeflowError, DatabaseUnavailable, first_line
 from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
+from codeflow.retry import is_transient
 from codeflow.settings import redact_url
 
 # pg_advisory_lock key shared by every migration run of every checkout (any constant works;
@@ -84,16 +85,19 @@ def _dbmate(url: str, *args: str, migrations_dir: Path) -> str:
 
 
 async def _connect(url: str, *, wait_s: float = 0.0) -> asyncpg.Connection:
-    """Connect, retrying with backoff for up to `wait_s` seconds (a server starting up)."""
+    """Connect, retrying transient failures (a server starting up, a failover) for up to
+    `wait_s` seconds; unlike the pool's retry, a deploy waits by the clock, not by count."""
     delay, deadline = 0.2, asyncio.get_running_loop().time() + wait_s
     while True:
         try:
-            return await asyncpg.connect(url, timeout=10)
-        except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
-            if asyncio.get_running_loop().time() + delay > deadline:
-                raise DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {exc}") from exc
+            connection: asyncpg.Connection = await asyncpg.connect(url, timeout=10)
+        except Exception as exc:
+            if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
+                raise DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {first_line(exc)}") from exc
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+        else:
+            return connection
 
 
 async def ensure_database(url: str) -> bool:
