@@ -37,6 +37,7 @@ def arg(*flags: str, **options: Any) -> Argument:
 
 
 TEST: Argument = (("--test",), {"action": "store_true", "help": "use the test database instead of dev"})
+CHECK: Argument = (("--check",), {"action": "store_true", "help": "fail if the committed file is stale"})
 
 
 def command(name: str, help_text: str, *arguments: Argument) -> Callable[[Command], Command]:
@@ -155,7 +156,7 @@ async def new_migration(args: argparse.Namespace) -> int:
 @command(
     "schema",
     "write db/schema.sql from the migrated dev database (--check: fail if stale)",
-    arg("--check", action="store_true"),
+    CHECK,
     TEST,
 )
 async def schema(args: argparse.Namespace) -> int:
@@ -294,7 +295,7 @@ async def verify_sql(args: argparse.Namespace) -> int:
 @command(
     "types",
     "write codeflow/query_types.py from the SQL (--check: fail if stale)",
-    arg("--check", action="store_true"),
+    CHECK,
     TEST,
 )
 async def query_types(args: argparse.Namespace) -> int:
@@ -302,13 +303,13 @@ async def query_types(args: argparse.Namespace) -> int:
 
     described, _ = await checks.verify_queries(await _checked_test_database())
     fresh = codegen.render_types(described, checks.declared_results())
-    return _write_or_check(codegen.TYPES_FILE, fresh, args.check, "make types", lambda text: text)
+    return _write_or_check(codegen.TYPES_FILE, fresh, args.check, "make types")
 
 
 @command(
     "docs",
     "write docs/queries.md, the query catalog (--check: fail if stale, plans aside)",
-    arg("--check", action="store_true"),
+    CHECK,
     TEST,
 )
 async def query_docs(args: argparse.Namespace) -> int:
