@@ -3,9 +3,11 @@
 
 -- name: create_repository(user_id, github_id, name, full_name, owner, is_active)<!
 -- Inserts a monitored repository for the user's profile; returns the new row, or
--- no row when the user has no profile.
+-- no row when the user has no profile. FOR KEY SHARE holds the profile against a
+-- concurrent delete, which otherwise could commit between this read and the
+-- foreign-key check and turn "no profile" into a foreign-key violation.
 WITH profile AS (
-    SELECT id, user_id FROM user_profiles WHERE user_id = :user_id
+    SELECT id, user_id FROM user_profiles WHERE user_id = :user_id FOR KEY SHARE
 ), inserted AS (
     INSERT INTO repositories (user_id, github_id, name, full_name, owner, is_active)
     SELECT profile.id, :github_id, :name, :full_name, :owner, :is_active

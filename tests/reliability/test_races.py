@@ -72,6 +72,26 @@ async def test_one_repository_per_user_and_name(
     assert (await codeflow_service.count_user_repositories(user_id)).total == 1
 
 
+async def test_repository_added_while_its_profile_is_deleted_finds_no_profile(
+    codeflow_service: DatabaseService, codeflow_connection: asyncpg.Connection, make_user: MakeUser
+) -> None:
+    # The interleaving CI once hit: the profile's delete commits after add_repository
+    # has read the profile but before the insert's foreign-key check. The caller must
+    # see "no profile" (NotFound), not a foreign-key violation.
+    user_id = await make_user()
+    await codeflow_service.create_user_profile(user_id=user_id, github_id=7, username="octocat")
+    data = RepositoryData(github_id=99, name="late", full_name="octocat/late", owner="octocat")
+    deleting = codeflow_connection.transaction()
+    await deleting.start()
+    await codeflow_connection.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
+    adding = asyncio.create_task(codeflow_service.add_repository(user_id, data))
+    await asyncio.sleep(0.2)  # long enough for the insert to reach the deleted row and wait
+    assert not adding.done(), "the insert waits for the uncommitted delete"
+    await deleting.commit()
+    with pytest.raises(NotFound):
+        await asyncio.wait_for(adding, 5)
+
+
 async def test_concurrent_cleanups_with_writes_do_not_deadlock(
     codeflow_service: DatabaseService, codeflow_connection: asyncpg.pool.PoolConnectionProxy
 ) -> None:
