@@ -99,7 +99,12 @@ async def test_restart_under_load_loses_no_acknowledged_write(scratch_cluster: S
         assert not load.unexpected, f"callers saw non-DatabaseUnavailable errors: {load.unexpected[:3]}"
         assert before > 0, "no write succeeded before the restart"
         assert errors_while_down > 0, "no caller noticed the server was down"
-        assert load.slowest_failure_s < 5.0, "a failing call took too long: it should fail fast"
+        # Failing fast means the connect retry gives up, not the caller's wait for a pooled
+        # connection running out. How long the retries take depends on how many callers
+        # queue behind them (32 tasks, 10 connections) and on the machine's load, so the
+        # bound is the acquire timeout, not a figure measured on an idle machine.
+        assert "QueryTimeout" not in load.errors, f"a caller waited out the acquire timeout: {load.errors}"
+        assert load.slowest_failure_s < settings.db_pool_acquire_timeout_s
         assert after_recovery > 0
         assert pool.get_size() <= 10
         # Every write the service acknowledged survived the crash.
