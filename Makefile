@@ -127,19 +127,14 @@ prune-prs: $(STAMP) ## delete cached PRs nobody monitors, and closed ones older 
 	$(CLI) prune-prs --retention-days $(or $(DAYS),90) --batch-size $(or $(BATCH),1000)
 
 # --- benchmarks and reliability (bench/, tests/reliability) --------------------------------
-BENCH_STAMP := $(VENV)/.bench-stamp
 .PHONY: bench bench-large seed-large test-reliability
-$(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	@touch $(BENCH_STAMP)
-
-bench: $(BENCH_STAMP) ## service vs asyncpg/SQLAlchemy/psycopg/pgbench, 1k users (codeflow_bench); docs/benchmarks.md
+bench: $(STAMP) ## service vs asyncpg/SQLAlchemy/psycopg/pgbench, 1k users (codeflow_bench); docs/benchmarks.md
 	$(BIN)/python -m bench --size small $(BENCH_ARGS)
 
-bench-large: $(BENCH_STAMP) ## the same on 100k users / ~1M repositories (loads them first if needed)
+bench-large: $(STAMP) ## the same on 100k users / ~1M repositories (loads them first if needed)
 	$(BIN)/python -m bench --size large $(BENCH_ARGS)
 
-seed-large: $(BENCH_STAMP) ## (re)load 100k users / ~1M repositories into codeflow_bench with COPY
+seed-large: $(STAMP) ## (re)load 100k users / ~1M repositories into codeflow_bench with COPY
 	$(BIN)/python -m bench --size large --seed-only
 
 test-reliability: $(STAMP) ## restart under load, killed connections, timeouts, races, bad input

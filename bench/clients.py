@@ -161,9 +161,11 @@ class RawSqlClient(Client):
         await self.row("create_user_profile", user_id=user_id, github_id=github_id, username=username)
 
     async def cleanup(self) -> int:
-        total, when = 0, cutoff()
+        total = 0
         while True:
-            found = await self.row("delete_inactive_user_profiles", cutoff=when, batch_size=CLEANUP_BATCH)
+            found = await self.row(
+                "delete_inactive_user_profiles", days=CLEANUP_DAYS, batch_size=CLEANUP_BATCH
+            )
             deleted = int(found[0])
             total += deleted
             if deleted < CLEANUP_BATCH:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -144,7 +145,7 @@ async def seed(url: str, size: Size, *, progress: bool = True) -> SeedReport:
 
 
 async def _load_users(
-    connection: asyncpg.Connection, bar: tqdm[object], size: Size, profile_ids: list[uuid.UUID]
+    connection: asyncpg.Connection, bar: tqdm[Any], size: Size, profile_ids: list[uuid.UUID]
 ) -> None:
     now = datetime.now(UTC)
     rng = random.Random(1)  # noqa: S311 - reproducible data, not secrets
@@ -210,7 +211,7 @@ def _repositories(size: Size, profile_ids: list[uuid.UUID], *, part: int) -> Ite
 
 async def _copy(
     connection: asyncpg.Connection,
-    bar: tqdm[object],
+    bar: tqdm[Any],
     table: str,
     columns: tuple[str, ...],
     rows: Iterator[tuple[object, ...]],

@@ -70,7 +70,7 @@ class Repository(Base):
     )
 
 
-def list_repositories(user_id: str) -> Select[tuple[Repository, str]]:
+def list_repositories(user_id: str) -> Select[Repository, str]:
     return (
         select(Repository, UserProfile.user_id)
         .join(UserProfile, UserProfile.id == Repository.user_id)
@@ -79,7 +79,7 @@ def list_repositories(user_id: str) -> Select[tuple[Repository, str]]:
     )
 
 
-def session_and_user(token: str) -> Select[tuple[Session, User]]:
+def session_and_user(token: str) -> Select[Session, User]:
     return (
         select(Session, User)
         .join(User, User.id == Session.user_id)

@@ -94,9 +94,7 @@ def scripts(users: int, repositories: int) -> dict[str, Script]:
                 "username": "'s' || currval('bench_key')",
             },
         ),
-        "cleanup": Script(
-            "delete_inactive_user_profiles", (), {"cutoff": "now() - interval '30 days'", "batch_size": "500"}
-        ),
+        "cleanup": Script("delete_inactive_user_profiles", (), {"days": "30", "batch_size": "500"}),
     }
 
 
