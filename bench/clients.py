@@ -9,7 +9,7 @@ build what that library's user would get (models, ORM objects, tuples).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any, ClassVar
 from uuid import UUID
@@ -31,10 +31,6 @@ def auth_available() -> bool:
     except ImportError:
         return False
     return "get_auth_session_and_user" in all_queries()
-
-
-def cutoff() -> datetime:
-    return datetime.now(UTC) - timedelta(days=CLEANUP_DAYS)
 
 
 class Client:
@@ -284,10 +280,10 @@ class SqlalchemyClient(Client):
             await session.commit()
 
     async def cleanup(self) -> int:
-        total, when = 0, cutoff()
+        total = 0
         while True:
             async with self.sessions() as session:
-                deleted = await self.orm.delete_inactive(session, when, CLEANUP_BATCH)
+                deleted = await self.orm.delete_inactive(session, CLEANUP_DAYS, CLEANUP_BATCH)
                 await session.commit()
             total += deleted
             if deleted < CLEANUP_BATCH:

@@ -124,10 +124,11 @@ async def add_repository(session: AsyncSession, user_id: str, github_id: int, ow
     )
 
 
-async def delete_inactive(session: AsyncSession, cutoff: datetime, batch_size: int) -> int:
+async def delete_inactive(session: AsyncSession, days: int, batch_size: int) -> int:
+    # The cutoff by the database clock that wrote last_active_at, as the service computes it.
     doomed = (
         select(UserProfile.id)
-        .where(UserProfile.last_active_at < cutoff)
+        .where(UserProfile.last_active_at < func.now() - timedelta(days=days))
         .order_by(UserProfile.last_active_at)
         .limit(batch_size)
         .with_for_update(skip_locked=True)

@@ -102,7 +102,8 @@ def scripts(users: int, repositories: int) -> dict[str, Script]:
 class Outcome:
     latencies_s: list[float]
     tps: float
-    failed: int
+    failed: int  # failed transactions, and clients aborted by an error
+    first_error: str = ""
 
 
 def run(
@@ -144,14 +145,20 @@ def run(
             raise RuntimeError(f"pgbench failed: {result.stderr.strip()[-500:]}")
         tps_match = re.search(r"tps = ([\d.]+)", result.stdout)
         failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
+        # Exit code 2: a client hit an error and stopped. pgbench 15 counts only
+        # serialization and deadlock failures as "failed", so count the aborted clients.
+        aborted = re.findall(r"client \d+ script \d+ aborted.*", result.stderr)
         latencies = [
             int(line.split()[2]) / 1e6
             for log in Path(folder).glob("log.*")
             for line in log.read_text().splitlines()
             if line.strip()
         ]
-        if not latencies:
+        if not latencies and not aborted:
             raise RuntimeError(f"pgbench ran no transaction: {result.stderr.strip()[-500:]}")
         return Outcome(
-            latencies, float(tps_match.group(1)) if tps_match else 0.0, int(failed.group(1)) if failed else 0
+            latencies,
+            float(tps_match.group(1)) if tps_match else 0.0,
+            (int(failed.group(1)) if failed else 0) + len(aborted),
+            aborted[0][:200] if aborted else "",
         )

@@ -141,7 +141,9 @@ async def _drive(
 async def _pgbench_cell(url: str, script: pgbench.Script, tasks: int, seconds: float) -> Samples:
     outcome = await asyncio.to_thread(pgbench.run, url, script, clients=tasks, seconds=seconds)
     ops = len(outcome.latencies_s)
-    return Samples(outcome.latencies_s, ops / outcome.tps if outcome.tps else 0.0, outcome.failed)
+    return Samples(
+        outcome.latencies_s, ops / outcome.tps if outcome.tps else 0.0, outcome.failed, outcome.first_error
+    )
 
 
 async def run_benchmark(
