@@ -73,7 +73,10 @@ async def test_one_repository_per_user_and_name(
 
 
 async def test_repository_added_while_its_profile_is_deleted_finds_no_profile(
-    codeflow_service: DatabaseService, codeflow_connection: asyncpg.Connection, make_user: MakeUser
+    codeflow_service: DatabaseService,
+    codeflow_pool: asyncpg.Pool,
+    codeflow_connection: asyncpg.Connection,
+    make_user: MakeUser,
 ) -> None:
     # The interleaving CI once hit: the profile's delete commits after add_repository
     # has read the profile but before the insert's foreign-key check. The caller must
@@ -85,8 +88,12 @@ async def test_repository_added_while_its_profile_is_deleted_finds_no_profile(
     await deleting.start()
     await codeflow_connection.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
     adding = asyncio.create_task(codeflow_service.add_repository(user_id, data))
-    await asyncio.sleep(0.2)  # long enough for the insert to reach the deleted row and wait
-    assert not adding.done(), "the insert waits for the uncommitted delete"
+    async with asyncio.timeout(5):  # until add_repository waits on the deleted row's lock
+        while not await codeflow_pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO repositories%'"
+        ):
+            await asyncio.sleep(0.01)
     await deleting.commit()
     with pytest.raises(NotFound):
         await asyncio.wait_for(adding, 5)
