@@ -89,7 +89,7 @@ async def test_repository_added_while_its_profile_is_deleted_finds_no_profile(
     await codeflow_connection.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
     adding = asyncio.create_task(codeflow_service.add_repository(user_id, data))
     async with asyncio.timeout(5):  # until add_repository waits on the deleted row's lock
-        while not await codeflow_pool.fetchval(
+        while not await codeflow_pool.fetchval(  # noqa: ASYNC110 - polling the server, not a local event
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO repositories%'"
         ):
