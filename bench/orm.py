@@ -38,7 +38,16 @@ class Session(Base):
     expires: Mapped[datetime]
 
 
-class UserProfile(Base):
+class Timestamps:
+    """created_at and updated_at, which the database maintains (default, trigger)."""
+
+    created_at: Mapped[datetime] = mapped_column(server_default=FetchedValue())
+    updated_at: Mapped[datetime] = mapped_column(
+        server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+
+
+class UserProfile(Timestamps, Base):
     __tablename__ = "user_profiles"
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's declaration
 
@@ -47,13 +56,9 @@ class UserProfile(Base):
     github_id: Mapped[int]
     username: Mapped[str]
     last_active_at: Mapped[datetime] = mapped_column(server_default=FetchedValue())
-    created_at: Mapped[datetime] = mapped_column(server_default=FetchedValue())
-    updated_at: Mapped[datetime] = mapped_column(
-        server_default=FetchedValue(), server_onupdate=FetchedValue()
-    )
 
 
-class Repository(Base):
+class Repository(Timestamps, Base):
     __tablename__ = "repositories"
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy's declaration
 
@@ -64,10 +69,6 @@ class Repository(Base):
     full_name: Mapped[str]
     owner: Mapped[str]
     is_active: Mapped[bool] = mapped_column(server_default=FetchedValue())
-    created_at: Mapped[datetime] = mapped_column(server_default=FetchedValue())
-    updated_at: Mapped[datetime] = mapped_column(
-        server_default=FetchedValue(), server_onupdate=FetchedValue()
-    )
 
 
 def list_repositories(user_id: str) -> Select[Repository, str]:

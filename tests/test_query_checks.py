@@ -37,6 +37,13 @@ def copy_queries(tmp_path: Path, file: str, old: str, new: str) -> Path:
     return target
 
 
+async def check_failure(url: str, directory: Path) -> str:
+    """The message verification fails with on the queries in `directory`."""
+    with pytest.raises(checks.CheckFailed) as failed:
+        await checks.verify_queries(url, directory=directory)
+    return str(failed.value)
+
+
 async def problems_of(url: str, directory: Path, query: str, **results: object) -> list[str]:
     declared = checks.declared_results() | results
     _, problems = await checks.verify_queries(url, directory=directory, results=declared)
@@ -50,12 +57,10 @@ async def test_the_real_queries_pass(codeflow_database_url: str) -> None:
 
 
 async def test_renamed_column_fails_naming_query_and_file(codeflow_database_url: str, tmp_path: Path) -> None:
-    directory = copy_queries(
-        tmp_path, "user_profiles.sql", "username, last_active_at", "usernme, last_active_at"
+    message = await check_failure(
+        codeflow_database_url,
+        copy_queries(tmp_path, "user_profiles.sql", "username, last_active_at", "usernme, last_active_at"),
     )
-    with pytest.raises(checks.CheckFailed) as failed:
-        await checks.verify_queries(codeflow_database_url, directory=directory)
-    message = str(failed.value)
     assert "user_profiles.sql:" in message
     assert ": create_user_profile: does not prepare:" in message
     assert 'column "usernme"' in message
@@ -64,12 +69,12 @@ async def test_renamed_column_fails_naming_query_and_file(codeflow_database_url:
 async def test_wrong_parameter_fails_naming_query_and_file(
     codeflow_database_url: str, tmp_path: Path
 ) -> None:
-    directory = copy_queries(
-        tmp_path, "user_profiles.sql", "WHERE github_id = :github_id", "WHERE github_id = :gh_id"
+    message = await check_failure(
+        codeflow_database_url,
+        copy_queries(
+            tmp_path, "user_profiles.sql", "WHERE github_id = :github_id", "WHERE github_id = :gh_id"
+        ),
     )
-    with pytest.raises(checks.CheckFailed) as failed:
-        await checks.verify_queries(codeflow_database_url, directory=directory)
-    message = str(failed.value)
     assert "user_profiles.sql:" in message
     assert "get_user_profile_by_github_id" in message
     assert "gh_id" in message
