@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self, TypedDict, TypeVar, Unpack
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
 
 from codeflow.errors import InvalidInput, register_constraint_messages
-from codeflow.models import BIGINT_MAX, Row, Text, UserId
-from codeflow.store import BATCH_SIZE, Store, declare_results, found, in_batches, invalid, text, validated
+from codeflow.models import BIGINT_MAX, Input, Row, Text, Timestamp, UserId, bounded
+from codeflow.store import BATCH_SIZE, Store, build, declare_results, found, in_batches, text, validated
 
 register_constraint_messages(
     {
@@ -42,18 +42,14 @@ INT4_MAX = 2**31 - 1
 
 def _utc_milliseconds(value: datetime) -> datetime:
     # Truncate rather than let PostgreSQL round: rounding can carry into the next second,
-    # and a JavaScript Date built from the same ISO text truncates too.
-    try:
-        value = value.astimezone(UTC)
-    except OverflowError:  # an offset that pushes year 1 or 9999 out of range
-        raise ValueError("datetime out of range in UTC") from None
+    # and a JavaScript Date built from the same ISO text truncates too. (Timestamp has
+    # already refused an offset that would overflow UTC.)
+    value = value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_utc_milliseconds)]
-Required = Annotated[Text, Field(min_length=1)]
-Credential = Annotated[Text, Field(min_length=1, repr=False)]
-OptionalCredential = Annotated[Text | None, Field(repr=False)]
+Instant = Annotated[Timestamp, AfterValidator(_utc_milliseconds)]
+# Text columns by their bound (codeflow.models.MAX_LENGTH); credentials stay out of repr.
 ExpiresAt = Annotated[int, Field(strict=True, ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]
 Counter = Annotated[int, Field(strict=True, ge=0, le=INT4_MAX)]
 
@@ -61,20 +57,16 @@ T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R", bound=Row)
 
 
-class _Fields(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-
 # --- users -------------------------------------------------------------------------
 
 
-class UserFields(_Fields):
+class UserFields(Input):
     """The profile fields of an Auth.js user, all optional."""
 
-    name: Text | None = None
-    email: Text | None = None
+    name: Annotated[Text, bounded("users.name")] | None = None
+    email: Annotated[Text, bounded("users.email")] | None = None
     email_verified: Instant | None = None
-    image: Text | None = None
+    image: Annotated[Text, bounded("users.image")] | None = None
 
 
 class UserChanges(TypedDict, total=False):
@@ -99,20 +91,22 @@ class AdapterUser(UserFields, Row):
 # --- accounts ----------------------------------------------------------------------
 
 
-class AccountData(_Fields):
+class AccountData(Input):
     """An Auth.js `AdapterAccount` as `link_account` takes it. Tokens stay out of `repr`."""
 
     user_id: UserId
-    type: Required = Field(description="oauth, oidc, email or webauthn.")
-    provider: Required
-    provider_account_id: Required
-    refresh_token: OptionalCredential = None
-    access_token: OptionalCredential = None
+    type: Annotated[Text, bounded("accounts.type", min_length=1)] = Field(
+        description="oauth, oidc, email or webauthn."
+    )
+    provider: Annotated[Text, bounded("accounts.provider", min_length=1)]
+    provider_account_id: Annotated[Text, bounded("accounts.provider_account_id", min_length=1)]
+    refresh_token: Annotated[Text, bounded("accounts.refresh_token")] | None = Field(default=None, repr=False)
+    access_token: Annotated[Text, bounded("accounts.access_token")] | None = Field(default=None, repr=False)
     expires_at: ExpiresAt | None = Field(default=None, description="Access token expiry, epoch seconds.")
-    token_type: Text | None = None
-    scope: Text | None = None
-    id_token: OptionalCredential = None
-    session_state: Text | None = None
+    token_type: Annotated[Text, bounded("accounts.token_type")] | None = None
+    scope: Annotated[Text, bounded("accounts.scope")] | None = None
+    id_token: Annotated[Text, bounded("accounts.id_token")] | None = Field(default=None, repr=False)
+    session_state: Annotated[Text, bounded("accounts.session_state")] | None = None
 
 
 class AdapterAccount(AccountData, Row):
@@ -124,22 +118,25 @@ class AdapterAccount(AccountData, Row):
 # --- sessions ----------------------------------------------------------------------
 
 
+SessionToken = Annotated[Text, bounded("sessions.session_token", min_length=1), Field(repr=False)]
+
+
 class AdapterSession(Row):
     """An Auth.js `AdapterSession`. `session_token` stays out of `repr`."""
 
     id: str
-    session_token: Credential
+    session_token: SessionToken
     user_id: str
     expires: Instant
 
 
-class NewSession(_Fields):
-    session_token: Credential
+class NewSession(Input):
+    session_token: SessionToken
     user_id: UserId
     expires: Instant
 
 
-class SessionAndUser(_Fields):
+class SessionAndUser(Input):
     """What `get_session_and_user` resolves a session token to."""
 
     session: AdapterSession
@@ -159,28 +156,30 @@ class SessionAndUser(_Fields):
 # --- verification tokens and authenticators -----------------------------------------
 
 
-class VerificationToken(_Fields, Row):
+class VerificationToken(Input, Row):
     """An Auth.js `VerificationToken` (e-mail sign-in). `token` stays out of `repr`."""
 
-    identifier: Required
-    token: Credential
+    identifier: Annotated[Text, bounded("verification_tokens.identifier", min_length=1)]
+    token: Annotated[Text, bounded("verification_tokens.token", min_length=1), Field(repr=False)]
     expires: Instant
 
 
-class Authenticator(_Fields, Row):
+class Authenticator(Input, Row):
     """An Auth.js `AdapterAuthenticator` (a WebAuthn credential). The public key is public."""
 
-    credential_id: Required
+    credential_id: Annotated[
+        Text, bounded("authenticators.credential_id", min_length=1), Field(pattern=r"^[A-Za-z0-9_-]+=*$")
+    ] = Field(description="base64url, as Auth.js writes it.")
     user_id: UserId
-    provider_account_id: Required
-    credential_public_key: Required
+    provider_account_id: Annotated[Text, bounded("authenticators.provider_account_id", min_length=1)]
+    credential_public_key: Annotated[Text, bounded("authenticators.credential_public_key", min_length=1)]
     counter: Counter
-    credential_device_type: Required
-    credential_backed_up: bool = Field(strict=True)
-    transports: Text | None = None
+    credential_device_type: Annotated[Text, bounded("authenticators.credential_device_type", min_length=1)]
+    credential_backed_up: bool
+    transports: Annotated[Text, bounded("authenticators.transports")] | None = None
 
 
-class PurgeCounts(_Fields):
+class PurgeCounts(Input):
     """How many expired rows `purge_expired` deleted."""
 
     sessions: int
@@ -248,7 +247,7 @@ class AuthStore(Store):
 
         `AlreadyExists` if the e-mail address (or id) is taken.
         """
-        new = _build(NewUser, id=user_id, name=name, email=email, email_verified=email_verified, image=image)
+        new = build(NewUser, id=user_id, name=name, email=email, email_verified=email_verified, image=image)
         row = await self._run("create_auth_user", user_id=new.id, **new.model_dump(exclude={"id"}))
         return AdapterUser.from_row(row)
 
@@ -268,7 +267,7 @@ class AuthStore(Store):
     async def update_user(self, user_id: str, **changes: Unpack[UserChanges]) -> AdapterUser:
         """Change the given fields, keep the others; `NotFound` if there is no such user,
         `AlreadyExists` if the new e-mail address is taken."""
-        given = _build(UserFields, **changes)
+        given = build(UserFields, **changes)
         values: dict[str, Any] = {}
         for field, value in given.model_dump().items():
             values[f"set_{field}"] = field in given.model_fields_set
@@ -311,7 +310,7 @@ class AuthStore(Store):
 
         `AlreadyExists` if the token is taken; `ReferencedRowMissing` if there is no such user.
         """
-        new = _build(NewSession, session_token=session_token, user_id=user_id, expires=expires)
+        new = build(NewSession, session_token=session_token, user_id=user_id, expires=expires)
         return AdapterSession.from_row(await self._run("create_auth_session", **new.model_dump()))
 
     async def get_session_and_user(self, session_token: str) -> SessionAndUser | None:
@@ -340,7 +339,7 @@ class AuthStore(Store):
         self, *, identifier: str, token: str, expires: datetime
     ) -> VerificationToken:
         """Store a one-time token (Auth.js passes it hashed); `AlreadyExists` if it exists."""
-        new = _build(VerificationToken, identifier=identifier, token=token, expires=expires)
+        new = build(VerificationToken, identifier=identifier, token=token, expires=expires)
         return VerificationToken.from_row(
             await self._run("create_auth_verification_token", **new.model_dump())
         )
@@ -406,14 +405,6 @@ class AuthStore(Store):
 
     async def _purge(self, query_name: _PurgeQuery, batch: int) -> int:
         return await in_batches(lambda: self._run(query_name, batch_size=batch), batch)
-
-
-def _build(model: type[T], **values: Any) -> T:
-    """`model(**values)`, or `InvalidInput` that names the fields but never echoes values."""
-    try:
-        return model(**values)
-    except ValidationError as exc:
-        raise invalid(exc) from None
 
 
 def _maybe(model: type[R], row: Any) -> R | None:

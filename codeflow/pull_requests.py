@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from codeflow.errors import InvalidInput, register_constraint_messages
-from codeflow.models import BIGINT_MAX, GithubId, Row, Text
+from codeflow.models import BIGINT_MAX, GithubId, Input, Row, Text, Timestamp, bounded
 from codeflow.store import (
     BATCH_SIZE,
     DAYS,
@@ -49,11 +49,9 @@ register_constraint_messages(
 )
 
 PullRequestState = Literal["open", "closed", "merged"]
-PullRequestNumber = Annotated[int, Field(gt=0, le=2**31 - 1)]
+PullRequestNumber = Annotated[int, Field(strict=True, gt=0, le=2**31 - 1)]
 # Users, "ghost" for deleted accounts, apps as "name[bot]", managed users as "name_short".
-AuthorLogin = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(\[bot\])?$", max_length=100)]
-NonEmptyText = Annotated[Text, Field(min_length=1)]
-HtmlUrl = Annotated[Text, Field(pattern=r"^https://")]
+AuthorLogin = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]+(\[bot\])?$", max_length=100)]
 
 _AUTHOR: TypeAdapter[str] = TypeAdapter(AuthorLogin)
 _PAGE_SIZE: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100)])
@@ -61,25 +59,23 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
 
 
-class PullRequestData(BaseModel):
+class PullRequestData(Input):
     """One PR as GitHub describes it, held to the rules the table enforces."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: GithubId = Field(description="GitHub's pull-request id, not its number.")
     repository_github_id: GithubId = Field(description="GitHub id of the base repository.")
     number: PullRequestNumber
-    title: NonEmptyText
+    title: Annotated[Text, bounded("pull_requests.title", min_length=1)]
     author_login: AuthorLogin
     state: PullRequestState
     draft: bool = False
-    head_ref: NonEmptyText
-    base_ref: NonEmptyText
-    html_url: HtmlUrl
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    closed_at: AwareDatetime | None = None
-    merged_at: AwareDatetime | None = None
+    head_ref: Annotated[Text, bounded("pull_requests.head_ref", min_length=1)]
+    base_ref: Annotated[Text, bounded("pull_requests.base_ref", min_length=1)]
+    html_url: Annotated[Text, bounded("pull_requests.html_url"), Field(pattern=r"^https://")]
+    created_at: Timestamp
+    updated_at: Timestamp
+    closed_at: Timestamp | None = None
+    merged_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _as_github_keeps_it(self) -> Self:
@@ -97,6 +93,9 @@ class PullRequestData(BaseModel):
         """From a pull-request object of GitHub's REST API, or the `pull_request` of a
         webhook payload. GitHub's state is open or closed; merged is a closed PR with
         `merged_at`. `InvalidInput` if a field is missing or breaks a rule."""
+        # Each error is raised after its `except` block, so no driver of it (a KeyError,
+        # a ValueError quoting a timestamp) stays on the InvalidInput as __context__.
+        problem = None
         try:
             base = pull_request["base"]
             fields = {
@@ -110,17 +109,23 @@ class PullRequestData(BaseModel):
                 "head_ref": pull_request["head"]["ref"],
                 "base_ref": base["ref"],
                 "html_url": pull_request["html_url"],
-                "created_at": pull_request["created_at"],
-                "updated_at": pull_request["updated_at"],
-                "closed_at": pull_request.get("closed_at"),
-                "merged_at": pull_request.get("merged_at"),
+                "created_at": _github_time(pull_request["created_at"]),
+                "updated_at": _github_time(pull_request["updated_at"]),
+                "closed_at": _github_time(pull_request.get("closed_at")),
+                "merged_at": _github_time(pull_request.get("merged_at")),
             }
-        except (KeyError, TypeError) as exc:
-            raise InvalidInput(f"not a GitHub pull request: {exc.__class__.__name__} {exc}") from None
+        except KeyError:
+            problem = InvalidInput("not a GitHub pull request: a required field is missing")
+        except (TypeError, ValueError) as exc:
+            # The message may quote a value (a timestamp GitHub never sends): name only the kind.
+            problem = InvalidInput(f"not a GitHub pull request: {exc.__class__.__name__}")
+        if problem is not None:
+            raise problem
         try:
             return cls.model_validate(fields)
         except ValidationError as exc:
-            raise invalid(exc, "pull_request") from None
+            problem = invalid(exc, "pull_request")
+        raise problem
 
 
 class PullRequest(Row):
@@ -201,6 +206,8 @@ class PullRequestStore(Store):
         """`upsert_pull_request` for many PRs (an API page, a webhook backlog) in one
         statement. Of several states of one PR only the newest counts. Returns how many
         rows were written."""
+        if not isinstance(batch, Sequence) or isinstance(batch, (str, bytes)):
+            raise InvalidInput("batch must be a list or tuple of PullRequestData")
         checked = [_checked(data) for data in batch]
         if not checked:
             return 0
@@ -278,6 +285,16 @@ class PullRequestStore(Store):
             lambda: self._run("delete_expired_pull_requests", days=days, batch_size=batch), batch
         )
         return PruneResult(unmonitored=unmonitored, expired=expired)
+
+
+def _github_time(value: object) -> datetime | None:
+    """GitHub's ISO 8601 text ("2026-12-01T10:00:00Z") as a datetime; None stays None.
+    The model is strict, so the one place a string becomes a datetime is here."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("a timestamp must be ISO 8601 text")
+    return datetime.fromisoformat(value)
 
 
 def _checked(data: object) -> PullRequestData:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TypedDict
 from uuid import UUID
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from codeflow.errors import InvalidInput, NotFound, register_constraint_messages
 from codeflow.models import (
@@ -28,11 +28,11 @@ from codeflow.store import (
     USER_ID,
     Executor,
     Store,
+    build,
     declare_full_scans,
     declare_results,
     found,
     in_batches,
-    invalid,
     setting,
     text,
     validated,
@@ -93,10 +93,7 @@ class DatabaseService(Store):
         `AlreadyExists` if the user, GitHub id or login (any case) has one already;
         `ReferencedRowMissing` if there is no such user.
         """
-        try:
-            new = NewUserProfile(user_id=user_id, github_id=github_id, username=username)
-        except ValidationError as exc:
-            raise invalid(exc) from None
+        new = build(NewUserProfile, user_id=user_id, github_id=github_id, username=username)
         row = await self._run("create_user_profile", **new.model_dump())
         return UserProfile.from_row(row)
 
@@ -150,7 +147,7 @@ class DatabaseService(Store):
         rows = await self._run(
             "list_user_repositories",
             user_id=validated(USER_ID, user_id, "user_id"),
-            active_only=bool(active_only),
+            active_only=_flag(active_only, "active_only"),
         )
         return [Repository.from_row(row) for row in rows]
 
@@ -198,9 +195,9 @@ class DatabaseService(Store):
 
     async def update_repository(self, repository_id: UUID | str, *, is_active: bool) -> Repository:
         """Pause or resume monitoring; `NotFound` if there is no such repository."""
-        if not isinstance(is_active, bool):
-            raise InvalidInput("is_active must be a bool")
-        row = await self._run("update_repository", repository_id=_uuid(repository_id), is_active=is_active)
+        row = await self._run(
+            "update_repository", repository_id=_uuid(repository_id), is_active=_flag(is_active, "is_active")
+        )
         return Repository.from_row(found(row, "repository"))
 
     async def delete_repository(self, repository_id: UUID | str) -> None:
@@ -209,7 +206,19 @@ class DatabaseService(Store):
 
 
 def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else validated(_UUID, value, "repository_id")
+    """A UUID, or its text form; anything else (bytes, an int) is refused rather than coerced."""
+    if isinstance(value, UUID):
+        return value
+    if not isinstance(value, str):
+        raise InvalidInput("repository_id must be a UUID or its text form")
+    return validated(_UUID, value, "repository_id")
+
+
+def _flag(value: object, what: str) -> bool:
+    """`value` if it is a bool: bool("false") is True, so no truthiness is applied."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{what} must be a bool")
+    return value
 
 
 def _github_id(value: object) -> int:

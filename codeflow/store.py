@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from codeflow.errors import CodeflowError, InvalidInput, NotFound, QueryFailed, translate
 from codeflow.models import Days, GithubId, UserId
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 Connection = asyncpg.Connection | PoolConnectionProxy
 Executor = asyncpg.Pool | Connection
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 # Argument checks shared by the stores (see `validated`).
 USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
@@ -194,7 +195,17 @@ def validated(adapter: TypeAdapter[T], value: object, what: str) -> T:
     try:
         return adapter.validate_python(value)
     except ValidationError as exc:
-        raise invalid(exc, what) from None
+        error = invalid(exc, what)
+    raise error  # outside the except block: the ValidationError, which quotes `value`, stays off the chain
+
+
+def build(model: type[M], **values: Any) -> M:
+    """`model(**values)`, or `InvalidInput` that names the fields but never echoes values."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        error = invalid(exc)
+    raise error  # outside the except block, so the ValidationError is not its __context__
 
 
 def invalid(exc: ValidationError, what: str = "") -> InvalidInput:

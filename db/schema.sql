@@ -49,7 +49,16 @@ CREATE TABLE public.accounts (
     token_type text,
     scope text,
     id_token text,
-    session_state text
+    session_state text,
+    CONSTRAINT accounts_access_token_length_check CHECK ((char_length(access_token) <= 16384)),
+    CONSTRAINT accounts_id_token_length_check CHECK ((char_length(id_token) <= 16384)),
+    CONSTRAINT accounts_provider_account_id_length_check CHECK ((char_length(provider_account_id) <= 255)),
+    CONSTRAINT accounts_provider_length_check CHECK ((char_length(provider) <= 255)),
+    CONSTRAINT accounts_refresh_token_length_check CHECK ((char_length(refresh_token) <= 16384)),
+    CONSTRAINT accounts_scope_length_check CHECK ((char_length(scope) <= 4096)),
+    CONSTRAINT accounts_session_state_length_check CHECK ((char_length(session_state) <= 4096)),
+    CONSTRAINT accounts_token_type_length_check CHECK ((char_length(token_type) <= 64)),
+    CONSTRAINT accounts_type_length_check CHECK ((char_length(type) <= 32))
 );
 
 --
@@ -101,7 +110,13 @@ CREATE TABLE public.authenticators (
     credential_device_type text NOT NULL,
     credential_backed_up boolean NOT NULL,
     transports text,
-    CONSTRAINT authenticators_counter_check CHECK ((counter >= 0))
+    CONSTRAINT authenticators_counter_check CHECK ((counter >= 0)),
+    CONSTRAINT authenticators_credential_device_type_length_check CHECK ((char_length(credential_device_type) <= 32)),
+    CONSTRAINT authenticators_credential_id_check CHECK ((credential_id ~ '^[A-Za-z0-9_-]+=*$'::text)),
+    CONSTRAINT authenticators_credential_id_length_check CHECK ((char_length(credential_id) <= 1400)),
+    CONSTRAINT authenticators_credential_public_key_length_check CHECK ((char_length(credential_public_key) <= 4096)),
+    CONSTRAINT authenticators_provider_account_id_length_check CHECK ((char_length(provider_account_id) <= 255)),
+    CONSTRAINT authenticators_transports_length_check CHECK ((char_length(transports) <= 255))
 );
 
 --
@@ -168,16 +183,21 @@ CREATE TABLE public.pull_requests (
     synced_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT pull_requests_author_login_check CHECK (((author_login OPERATOR(public.~) '^[A-Za-z0-9_-]+(\[bot\])?$'::public.citext) AND (char_length((author_login)::text) <= 100))),
     CONSTRAINT pull_requests_base_ref_check CHECK ((base_ref <> ''::text)),
+    CONSTRAINT pull_requests_base_ref_length_check CHECK ((char_length(base_ref) <= 1024)),
     CONSTRAINT pull_requests_closed_at_check CHECK (((state = 'open'::text) = (closed_at IS NULL))),
     CONSTRAINT pull_requests_head_ref_check CHECK ((head_ref <> ''::text)),
+    CONSTRAINT pull_requests_head_ref_length_check CHECK ((char_length(head_ref) <= 1024)),
     CONSTRAINT pull_requests_html_url_check CHECK ((html_url ~ '^https://'::text)),
+    CONSTRAINT pull_requests_html_url_length_check CHECK ((char_length(html_url) <= 2048)),
     CONSTRAINT pull_requests_id_check CHECK ((id > 0)),
     CONSTRAINT pull_requests_merged_at_check CHECK (((state = 'merged'::text) = (merged_at IS NOT NULL))),
     CONSTRAINT pull_requests_number_check CHECK ((number > 0)),
     CONSTRAINT pull_requests_repository_github_id_check CHECK ((repository_github_id > 0)),
     CONSTRAINT pull_requests_state_check CHECK ((state = ANY (ARRAY['open'::text, 'closed'::text, 'merged'::text]))),
     CONSTRAINT pull_requests_timeline_check CHECK (((updated_at >= created_at) AND (closed_at >= created_at) AND (merged_at >= created_at))),
-    CONSTRAINT pull_requests_title_check CHECK ((title <> ''::text))
+    CONSTRAINT pull_requests_timestamps_finite_check CHECK ((isfinite(created_at) AND isfinite(updated_at) AND isfinite(closed_at) AND isfinite(merged_at))),
+    CONSTRAINT pull_requests_title_check CHECK ((title <> ''::text)),
+    CONSTRAINT pull_requests_title_length_check CHECK ((char_length(title) <= 1024))
 );
 
 --
@@ -312,7 +332,9 @@ CREATE TABLE public.sessions (
     id text DEFAULT (gen_random_uuid())::text NOT NULL,
     session_token text NOT NULL,
     user_id text NOT NULL,
-    expires timestamp(3) with time zone NOT NULL
+    expires timestamp(3) with time zone NOT NULL,
+    CONSTRAINT sessions_expires_finite_check CHECK (isfinite(expires)),
+    CONSTRAINT sessions_session_token_length_check CHECK ((char_length(session_token) <= 255))
 );
 
 --
@@ -382,7 +404,12 @@ CREATE TABLE public.users (
     name text,
     email text,
     email_verified timestamp(3) with time zone,
-    image text
+    image text,
+    CONSTRAINT users_email_length_check CHECK ((char_length(email) <= 320)),
+    CONSTRAINT users_email_verified_finite_check CHECK (isfinite(email_verified)),
+    CONSTRAINT users_id_length_check CHECK ((char_length(id) <= 255)),
+    CONSTRAINT users_image_length_check CHECK ((char_length(image) <= 65536)),
+    CONSTRAINT users_name_length_check CHECK ((char_length(name) <= 1024))
 );
 
 --
@@ -404,7 +431,10 @@ COMMENT ON COLUMN public.users.email_verified IS 'When the e-mail address was ve
 CREATE TABLE public.verification_tokens (
     identifier text NOT NULL,
     token text NOT NULL,
-    expires timestamp(3) with time zone NOT NULL
+    expires timestamp(3) with time zone NOT NULL,
+    CONSTRAINT verification_tokens_expires_finite_check CHECK (isfinite(expires)),
+    CONSTRAINT verification_tokens_identifier_length_check CHECK ((char_length(identifier) <= 320)),
+    CONSTRAINT verification_tokens_token_length_check CHECK ((char_length(token) <= 255))
 );
 
 --
@@ -658,4 +688,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261128000300'),
     ('20261128000400'),
     ('20261128000500'),
-    ('20261128000600');
+    ('20261128000600'),
+    ('20261201000100'),
+    ('20261201000110');

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,7 +15,7 @@ from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, Que
 MakeUser = Callable[..., Awaitable[str]]
 
 
-def repo(github_id: int = 1296269, full_name: str = "octocat/Hello-World", **extra: object) -> RepositoryData:
+def repo(github_id: int = 1296269, full_name: str = "octocat/Hello-World", **extra: Any) -> RepositoryData:
     owner, name = full_name.split("/")
     return RepositoryData(github_id=github_id, name=name, full_name=full_name, owner=owner, **extra)
 

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codeflow import CodeflowError, DatabaseService, RepositoryData
+from codeflow.models import MAX_LENGTH
 
 MakeUser = Callable[..., Awaitable[str]]
 
@@ -61,7 +62,7 @@ async def test_create_user_profile(
     github_id: int,
     username: str,
 ) -> None:
-    if "\x00" not in user_id:
+    if "\x00" not in user_id and len(user_id) <= MAX_LENGTH["users.id"]:  # a users.id the front end could write
         await codeflow_connection.execute(
             "INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING", user_id
         )
