@@ -62,7 +62,8 @@ async def test_create_user_profile(
     github_id: int,
     username: str,
 ) -> None:
-    if "\x00" not in user_id and len(user_id) <= MAX_LENGTH["users.id"]:  # a users.id the front end could write
+    # Only a users.id the front end could have written exists to point at.
+    if "\x00" not in user_id and len(user_id) <= MAX_LENGTH["users.id"]:
         await codeflow_connection.execute(
             "INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING", user_id
         )
