@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self, TypedDict, TypeVar, Unpack
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from codeflow.errors import InvalidInput, register_constraint_messages
 from codeflow.models import BIGINT_MAX, Row, Text, UserId
-from codeflow.store import BATCH_SIZE, Store, declare_results, found, in_batches, invalid, text, validated
+from codeflow.store import BATCH_SIZE, Store, build, declare_results, found, in_batches, text, validated
 
 register_constraint_messages(
     {
@@ -57,7 +57,6 @@ OptionalCredential = Annotated[Text | None, Field(repr=False)]
 ExpiresAt = Annotated[int, Field(strict=True, ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]
 Counter = Annotated[int, Field(strict=True, ge=0, le=INT4_MAX)]
 
-T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R", bound=Row)
 
 
@@ -150,9 +149,10 @@ class SessionAndUser(_Fields):
         """Build from the joined row of `get_auth_session_and_user` (user columns prefixed)."""
         values = dict(row)
         user = {name: values.pop(f"user_{name}") for name in UserFields.model_fields}
+        # Row.from_row: a stored row that does not fit is a QueryFailed naming the fields.
         return cls(
-            session=AdapterSession.model_validate(values),
-            user=AdapterUser.model_validate({"id": values["user_id"], **user}),
+            session=AdapterSession.from_row(values),
+            user=AdapterUser.from_row({"id": values["user_id"], **user}),
         )
 
 
@@ -248,7 +248,7 @@ class AuthStore(Store):
 
         `AlreadyExists` if the e-mail address (or id) is taken.
         """
-        new = _build(NewUser, id=user_id, name=name, email=email, email_verified=email_verified, image=image)
+        new = build(NewUser, id=user_id, name=name, email=email, email_verified=email_verified, image=image)
         row = await self._run("create_auth_user", user_id=new.id, **new.model_dump(exclude={"id"}))
         return AdapterUser.from_row(row)
 
@@ -268,7 +268,7 @@ class AuthStore(Store):
     async def update_user(self, user_id: str, **changes: Unpack[UserChanges]) -> AdapterUser:
         """Change the given fields, keep the others; `NotFound` if there is no such user,
         `AlreadyExists` if the new e-mail address is taken."""
-        given = _build(UserFields, **changes)
+        given = build(UserFields, **changes)
         values: dict[str, Any] = {}
         for field, value in given.model_dump().items():
             values[f"set_{field}"] = field in given.model_fields_set
@@ -311,7 +311,7 @@ class AuthStore(Store):
 
         `AlreadyExists` if the token is taken; `ReferencedRowMissing` if there is no such user.
         """
-        new = _build(NewSession, session_token=session_token, user_id=user_id, expires=expires)
+        new = build(NewSession, session_token=session_token, user_id=user_id, expires=expires)
         return AdapterSession.from_row(await self._run("create_auth_session", **new.model_dump()))
 
     async def get_session_and_user(self, session_token: str) -> SessionAndUser | None:
@@ -340,7 +340,7 @@ class AuthStore(Store):
         self, *, identifier: str, token: str, expires: datetime
     ) -> VerificationToken:
         """Store a one-time token (Auth.js passes it hashed); `AlreadyExists` if it exists."""
-        new = _build(VerificationToken, identifier=identifier, token=token, expires=expires)
+        new = build(VerificationToken, identifier=identifier, token=token, expires=expires)
         return VerificationToken.from_row(
             await self._run("create_auth_verification_token", **new.model_dump())
         )
@@ -406,14 +406,6 @@ class AuthStore(Store):
 
     async def _purge(self, query_name: _PurgeQuery, batch: int) -> int:
         return await in_batches(lambda: self._run(query_name, batch_size=batch), batch)
-
-
-def _build(model: type[T], **values: Any) -> T:
-    """`model(**values)`, or `InvalidInput` that names the fields but never echoes values."""
-    try:
-        return model(**values)
-    except ValidationError as exc:
-        raise invalid(exc) from None
 
 
 def _maybe(model: type[R], row: Any) -> R | None:

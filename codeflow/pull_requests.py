@@ -116,11 +116,14 @@ class PullRequestData(BaseModel):
                 "merged_at": pull_request.get("merged_at"),
             }
         except (KeyError, TypeError) as exc:
-            raise InvalidInput(f"not a GitHub pull request: {exc.__class__.__name__} {exc}") from None
-        try:
-            return cls.model_validate(fields)
-        except ValidationError as exc:
-            raise invalid(exc, "pull_request") from None
+            # A KeyError's text is the missing key; a TypeError's names types, not values.
+            error = InvalidInput(f"not a GitHub pull request: {exc.__class__.__name__} {exc}")
+        else:
+            try:
+                return cls.model_validate(fields)
+            except ValidationError as exc:
+                error = invalid(exc, "pull_request")
+        raise error  # outside the except blocks: the payload's values stay out of the chain
 
 
 class PullRequest(Row):

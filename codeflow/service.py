@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TypedDict
 from uuid import UUID
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from codeflow.errors import InvalidInput, NotFound, register_constraint_messages
 from codeflow.models import (
@@ -28,11 +28,11 @@ from codeflow.store import (
     USER_ID,
     Executor,
     Store,
+    build,
     declare_full_scans,
     declare_results,
     found,
     in_batches,
-    invalid,
     setting,
     text,
     validated,
@@ -93,10 +93,7 @@ class DatabaseService(Store):
         `AlreadyExists` if the user, GitHub id or login (any case) has one already;
         `ReferencedRowMissing` if there is no such user.
         """
-        try:
-            new = NewUserProfile(user_id=user_id, github_id=github_id, username=username)
-        except ValidationError as exc:
-            raise invalid(exc) from None
+        new = build(NewUserProfile, user_id=user_id, github_id=github_id, username=username)
         row = await self._run("create_user_profile", **new.model_dump())
         return UserProfile.from_row(row)
 
