@@ -22,6 +22,7 @@ from codeflow.errors import (
     DatabaseUnavailable,
     InvalidInput,
     NotFound,
+    PoolClosed,
     PoolExhausted,
     QueryFailed,
     TransactionConflict,
@@ -114,9 +115,8 @@ class Store:
                 raise
         failures = 0
         while True:
-            connection = await self._acquire(self._db, query_name)
             try:
-                return await run(connection, query, args, slow_ms=self._slow_ms)
+                return await self._run_pooled(self._db, query, args)
             except TransactionConflict as conflict:
                 # A statement on its own is its own transaction: the server rolled all of
                 # it back, so running it again cannot apply anything twice.
@@ -133,9 +133,22 @@ class Store:
                     CONFLICT_RETRY.attempts,
                     delay * 1000.0,
                 )
-            finally:
-                await _release(self._db, connection)
             await asyncio.sleep(delay)
+
+    async def _run_pooled(self, pool: asyncpg.Pool, query: Query, args: list[Any]) -> Any:
+        connection = await self._acquire(pool, query.name)
+        try:
+            return await run(connection, query, args, slow_ms=self._slow_ms)
+        except DatabaseUnavailable:
+            if not pool.is_closing():
+                raise
+            # pool.close() waits only for the connections checked out when it starts; one
+            # handed to a queued call after that is closed under it (asyncpg then reports
+            # an InternalClientError).
+            error = PoolClosed(f"{query.name}: the pool was closed while the statement ran")
+        finally:
+            await _release(pool, connection)
+        raise error
 
     async def _acquire(self, pool: asyncpg.Pool, purpose: str) -> PoolConnectionProxy:
         """A connection from `pool`, waiting at most DB_POOL_ACQUIRE_TIMEOUT_S for one.
@@ -152,6 +165,8 @@ class Store:
             error = translate(exc, query=f"{purpose}: waiting for a pooled connection")
         else:
             return connection
+        if pool.is_closing() and not isinstance(error, PoolClosed):
+            error = PoolClosed(f"{purpose}: waiting for a pooled connection: the pool was closed")
         raise error  # outside the except block: no driver error in the chain
 
     def _acquire_timed_out(self, pool: asyncpg.Pool, purpose: str) -> CodeflowError:
@@ -183,7 +198,7 @@ class Store:
     @asynccontextmanager
     async def _transaction_on(self, connection: Connection) -> AsyncIterator[Self]:
         transaction = connection.transaction()
-        await _translated(transaction.start(), "begin")
+        await _translated(transaction.start, "begin")
         store = type(self)(connection, settings=self._settings)
         store._level = level = _Level()
         try:
@@ -201,13 +216,14 @@ class Store:
                 "transaction rolled back: a statement in it failed (its error was caught inside the block)",
                 sqlstate="25P02",
             )
-        await _translated(transaction.commit(), "commit")
+        await _translated(transaction.commit, "commit")
 
 
-async def _translated(step: Awaitable[None], what: str) -> None:
-    """`await step`, its driver error (if any) raised as the package's own, chain-free."""
+async def _translated(step: Callable[[], Awaitable[None]], what: str) -> None:
+    """`await step()`, its driver error (if any) raised as the package's own, chain-free.
+    The call is inside the try: asyncpg checks a closed connection before the await."""
     try:
-        await step
+        await step()
     except Exception as exc:  # noqa: BLE001 - translated, raised below
         error = translate(exc, query=what)
     else:
