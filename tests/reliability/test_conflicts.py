@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,8 @@ from codeflow import AlreadyExists, AuthStore, TransactionConflict, create_pool,
 from codeflow.auth import AdapterUser
 from codeflow.queries import run
 from codeflow.store import CONFLICT_RETRY
+
+from .conftest import report
 
 APP = "codeflow-rel-conflict"
 FIRST = "first-zq81x@example.com"
@@ -90,10 +93,12 @@ async def test_a_deadlocked_statement_is_retried_and_succeeds(
     """It was QueryFailed 40P01 after ~1 s."""
     first = await store.create_user(email=FIRST)
     second = await store.create_user(email=SECOND)
+    started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="codeflow.sql"):
         outcome = await _deadlock(
             rival, codeflow_pool, store.update_user(second.id, email=WANTED), first, second
         )
+    took = time.monotonic() - started
     assert isinstance(outcome, AdapterUser), outcome
     assert outcome.email == WANTED
     retries = [record for record in caplog.records if "retrying" in record.getMessage()]
@@ -101,6 +106,7 @@ async def test_a_deadlocked_statement_is_retried_and_succeeds(
     assert retries[0].levelno == logging.WARNING
     assert "update_auth_user" in retries[0].getMessage() and "40P01" in retries[0].getMessage()
     assert "zq81x" not in caplog.text
+    report("conflict.deadlocked_update_user_succeeded_after_s", round(took, 3))
 
 
 async def test_a_deadlock_inside_a_transaction_is_raised_for_the_caller_to_rerun(
