@@ -87,9 +87,10 @@ class TransactionConflict(CodeflowError):
     """A deadlock (SQLSTATE 40P01) or serialization failure (40001): the database rolled
     the transaction back, and running it again may succeed.
 
-    A single statement outside `transaction()` is retried inside the package (a few
-    attempts, with backoff) before this is raised; inside `transaction()` it is raised at
-    once, since only the caller can run the whole block again.
+    A single statement a store runs on its pool (outside `transaction()`) is retried
+    inside the package (a few attempts, with backoff) before this is raised; inside
+    `transaction()`, or on a store built over one connection, it is raised at once, since
+    only the caller can run the whole transaction again.
     """
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from asyncpg.transaction import Transaction
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from codeflow.errors import (
@@ -197,8 +198,7 @@ class Store:
 
     @asynccontextmanager
     async def _transaction_on(self, connection: Connection) -> AsyncIterator[Self]:
-        transaction = connection.transaction()
-        await _translated(transaction.start, "begin")
+        transaction = await _translated(lambda: _begin(connection), "begin")
         store = type(self)(connection, settings=self._settings)
         store._level = level = _Level()
         try:
@@ -219,15 +219,19 @@ class Store:
         await _translated(transaction.commit, "commit")
 
 
-async def _translated(step: Callable[[], Awaitable[None]], what: str) -> None:
+async def _begin(connection: Connection) -> Transaction:
+    transaction = connection.transaction()
+    await transaction.start()
+    return transaction
+
+
+async def _translated(step: Callable[[], Awaitable[T]], what: str) -> T:
     """`await step()`, its driver error (if any) raised as the package's own, chain-free.
-    The call is inside the try: asyncpg checks a closed connection before the await."""
+    The call is inside the try: on a lost connection asyncpg raises before the await."""
     try:
-        await step()
+        return await step()
     except Exception as exc:  # noqa: BLE001 - translated, raised below
         error = translate(exc, query=what)
-    else:
-        return
     raise error
 
 

@@ -236,7 +236,7 @@ async def _terminate(admin: asyncpg.pool.PoolConnectionProxy, app: str) -> None:
     await asyncio.sleep(0.1)
 
 
-@pytest.mark.parametrize("then", ["statement", "commit"])
+@pytest.mark.parametrize("then", ["statement", "savepoint", "commit"])
 async def test_a_backend_killed_inside_a_transaction_is_unavailable(
     codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str, then: str
 ) -> None:
@@ -252,6 +252,9 @@ async def test_a_backend_killed_inside_a_transaction_is_unavailable(
                 await _terminate(codeflow_connection, app)
                 if then == "statement":
                     await tx.get_user_profile(owner)
+                elif then == "savepoint":
+                    async with tx.transaction():
+                        pass
         assert type(caught.value) is DatabaseUnavailable
         assert await service.count_user_profiles() == 1  # the pool replaced the connection
     finally:
