@@ -8,9 +8,12 @@ from codeflow.errors import (
     DatabaseUnavailable,
     InvalidInput,
     NotFound,
+    PoolClosed,
+    PoolExhausted,
     QueryFailed,
     QueryTimeout,
     ReferencedRowMissing,
+    TransactionConflict,
 )
 from codeflow.health import check_database_connection, health_report
 from codeflow.models import HealthReport, Repository, RepositoryCounts, RepositoryData, UserProfile
@@ -41,6 +44,8 @@ __all__ = [
     "HealthReport",
     "InvalidInput",
     "NotFound",
+    "PoolClosed",
+    "PoolExhausted",
     "PruneResult",
     "PullRequest",
     "PullRequestCounts",
@@ -53,6 +58,7 @@ __all__ = [
     "RepositoryCounts",
     "RepositoryData",
     "Settings",
+    "TransactionConflict",
     "UserProfile",
     "check_database_connection",
     "close_pool",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self, TypedDict, TypeVar, Unpack
 
-from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
+from pydantic import AfterValidator, Field, TypeAdapter
 
 from codeflow.errors import InvalidInput, register_constraint_messages
 from codeflow.models import BIGINT_MAX, Input, Row, Text, Timestamp, UserId, bounded
@@ -53,7 +53,6 @@ Instant = Annotated[Timestamp, AfterValidator(_utc_milliseconds)]
 ExpiresAt = Annotated[int, Field(strict=True, ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]
 Counter = Annotated[int, Field(strict=True, ge=0, le=INT4_MAX)]
 
-T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R", bound=Row)
 
 
@@ -147,9 +146,10 @@ class SessionAndUser(Input):
         """Build from the joined row of `get_auth_session_and_user` (user columns prefixed)."""
         values = dict(row)
         user = {name: values.pop(f"user_{name}") for name in UserFields.model_fields}
+        # Row.from_row: a stored row that does not fit is a QueryFailed naming the fields.
         return cls(
-            session=AdapterSession.model_validate(values),
-            user=AdapterUser.model_validate({"id": values["user_id"], **user}),
+            session=AdapterSession.from_row(values),
+            user=AdapterUser.from_row({"id": values["user_id"], **user}),
         )
 
 

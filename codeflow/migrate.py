@@ -25,9 +25,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from codeflow.errors import CodeflowError, DatabaseUnavailable, first_line
+from codeflow.errors import CodeflowError, DatabaseUnavailable, describe
 from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
-from codeflow.retry import is_transient
+from codeflow.retry import Backoff, is_transient
 from codeflow.settings import redact_url
 
 # pg_advisory_lock key shared by every migration run of every checkout (any constant works;
@@ -84,20 +84,29 @@ def _dbmate(url: str, *args: str, migrations_dir: Path) -> str:
     return output
 
 
+# Waits of 0.2 s doubling up to 5 s, without jitter (one deploy job, not a fleet);
+# `wait_s` bounds the total, so the attempt count is not used.
+_DEPLOY_WAIT = Backoff(first_delay_s=0.2, max_delay_s=5.0)
+
+
 async def _connect(url: str, *, wait_s: float = 0.0) -> asyncpg.Connection:
     """Connect, retrying transient failures (a server starting up, a failover) for up to
     `wait_s` seconds; unlike the pool's retry, a deploy waits by the clock, not by count."""
-    delay, deadline = 0.2, asyncio.get_running_loop().time() + wait_s
+    deadline = asyncio.get_running_loop().time() + wait_s
+    failures = 0
     while True:
         try:
             connection: asyncpg.Connection = await asyncpg.connect(url, timeout=10)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - retried, or raised as DatabaseUnavailable below
+            failures += 1
+            delay = _DEPLOY_WAIT.ceiling(failures)
             if not is_transient(exc) or asyncio.get_running_loop().time() + delay > deadline:
-                raise DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {first_line(exc)}") from exc
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                error = DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {describe(exc)}")
+                break
         else:
             return connection
+        await asyncio.sleep(delay)
+    raise error  # outside the except block: no driver error in the chain
 
 
 async def ensure_database(url: str) -> bool:

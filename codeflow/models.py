@@ -121,10 +121,17 @@ class Row(BaseModel):
         try:
             return cls.model_validate(dict(row))
         except ValidationError as exc:
-            fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
-            raise QueryFailed(
-                f"a stored row does not fit {cls.__name__} (fields: {', '.join(fields)})", sqlstate=None
-            ) from None
+            error = QueryFailed(
+                f"a stored row does not fit {cls.__name__} (fields: {', '.join(_fields(exc))})"
+            )
+        # Raised outside the except block: the ValidationError, which quotes the stored
+        # values, stays out of the chain (__context__ included).
+        raise error
+
+
+def _fields(exc: ValidationError) -> list[str]:
+    """The fields a validation error is about, without their values."""
+    return sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors(include_input=False)})
 
 
 class UserProfile(Row):

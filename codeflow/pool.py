@@ -149,12 +149,12 @@ async def create_pool(
         return pool
     except CodeflowError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - translated, raised below
         error = translate(exc, query="connect")
-        if isinstance(error, DatabaseUnavailable):
-            target = redact_url(_url(settings, read_only=read_only))
-            raise DatabaseUnavailable(f"cannot connect to {target}: {error}") from exc
-        raise error from exc
+    if isinstance(error, DatabaseUnavailable):
+        target = redact_url(_url(settings, read_only=read_only))
+        error = DatabaseUnavailable(f"cannot connect to {target}: {error}", sqlstate=error.sqlstate)
+    raise error  # outside the except block: no driver error in the chain
 
 
 # The process-wide pools (keyed by read_only), each as the task that creates it:

@@ -24,7 +24,13 @@ from aiosql.query_loader import QueryLoader
 from aiosql.types import SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
 
-from codeflow.errors import AlreadyExists, CodeflowError, InvalidInput, ReferencedRowMissing, translate
+from codeflow.errors import (
+    AlreadyExists,
+    CodeflowError,
+    InvalidInput,
+    ReferencedRowMissing,
+    translate,
+)
 from codeflow.paths import QUERIES_DIR
 
 logger = logging.getLogger("codeflow.sql")
@@ -127,15 +133,17 @@ async def run(conn: Any, query: Query, args: Iterable[Any], *, slow_ms: float) -
             rows = 0 if result is None else 1
     except Exception as exc:  # noqa: BLE001 - every driver error is translated and re-raised
         error = translate(exc, query=query.name)
-        _log_failure(query.name, (time.perf_counter() - start) * 1000.0, error)
-        # A rejected value's driver error quotes the value: keep it out of tracebacks too.
-        raise error from (None if isinstance(error, InvalidInput) else exc)
-    elapsed_ms = (time.perf_counter() - start) * 1000.0
-    if elapsed_ms >= slow_ms:
-        logger.warning("slow query %s: %.1f ms, %d rows", query.name, elapsed_ms, rows)
-    elif logger.isEnabledFor(logging.DEBUG):
-        logger.debug("query %s: %.2f ms, %d rows", query.name, elapsed_ms, rows)
-    return result
+    else:
+        elapsed_ms = (time.perf_counter() - start) * 1000.0
+        if elapsed_ms >= slow_ms:
+            logger.warning("slow query %s: %.1f ms, %d rows", query.name, elapsed_ms, rows)
+        elif logger.isEnabledFor(logging.DEBUG):
+            logger.debug("query %s: %.2f ms, %d rows", query.name, elapsed_ms, rows)
+        return result
+    _log_failure(query.name, (time.perf_counter() - start) * 1000.0, error)
+    # Raised outside the except block: the driver's error, whose DETAIL quotes row
+    # values, is neither the __cause__ nor the __context__ of the error callers log.
+    raise error
 
 
 def _log_failure(name: str, elapsed_ms: float, error: CodeflowError) -> None:

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from codeflow.errors import DatabaseUnavailable
+from codeflow.errors import DatabaseUnavailable, describe
 
 T = TypeVar("T")
 
@@ -47,6 +47,10 @@ class Backoff:
     def ceiling(self, failures: int) -> float:
         """The longest wait after `failures` failed attempts (1-based)."""
         return min(self.max_delay_s, self.first_delay_s * 2.0 ** (failures - 1))
+
+    def delay(self, failures: int, jitter: Callable[[float, float], float] = random.uniform) -> float:
+        """The wait after `failures` failed attempts: drawn from [0, ceiling] by `jitter`."""
+        return jitter(0.0, self.ceiling(failures))
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -76,11 +80,14 @@ async def connect_with_retry(
         attempt += 1
         try:
             return await connect()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - retried, or raised as DatabaseUnavailable below
             transient = is_transient(exc)
             if not transient or attempt >= backoff.attempts:
-                raise _unavailable(exc, target, attempt, time.monotonic() - started, transient) from exc
-            await sleep(jitter(0.0, backoff.ceiling(attempt)))
+                error = _unavailable(exc, target, attempt, time.monotonic() - started, transient)
+                break
+        await sleep(backoff.delay(attempt, jitter))
+    # Raised outside the except block: the driver's error stays out of the chain.
+    raise error
 
 
 def _unavailable(
@@ -88,8 +95,4 @@ def _unavailable(
 ) -> DatabaseUnavailable:
     tried = f"{attempts} attempt{'s' * (attempts != 1)} in {elapsed_s:.1f} s"
     why = "" if transient else " (not retried: this error is not transient)"
-    lines = str(exc).splitlines()
-    return DatabaseUnavailable(
-        f"cannot connect to {target}: {tried}{why}; last error: "
-        f"{exc.__class__.__name__}: {lines[0] if lines else ''}"
-    )
+    return DatabaseUnavailable(f"cannot connect to {target}: {tried}{why}; last error: {describe(exc)}")

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     )
     db_connect_timeout_s: float = Field(default=5.0, gt=0, description="Per connection attempt.")
     db_pool_acquire_timeout_s: float = Field(
-        default=10.0, gt=0, description="Longest wait for a free pooled connection (then QueryTimeout)."
+        default=10.0, gt=0, description="Longest wait for a free pooled connection (then PoolExhausted)."
     )
     db_command_timeout_s: float = Field(
         default=30.0, gt=0, description="Client-side limit for one statement, network included."

@@ -15,11 +15,23 @@ from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from asyncpg.transaction import Transaction
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from codeflow.errors import CodeflowError, InvalidInput, NotFound, QueryFailed, translate
+from codeflow.errors import (
+    CodeflowError,
+    DatabaseUnavailable,
+    InvalidInput,
+    NotFound,
+    PoolClosed,
+    PoolExhausted,
+    QueryFailed,
+    TransactionConflict,
+    translate,
+)
 from codeflow.models import Days, GithubId, UserId
 from codeflow.queries import Query, load_queries, logger, run
+from codeflow.retry import Backoff
 from codeflow.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,6 +48,11 @@ GITHUB_ID: TypeAdapter[int] = TypeAdapter(GithubId)
 DAYS: TypeAdapter[int] = TypeAdapter(Days)
 BATCH_SIZE: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=1, le=100_000)])
 
+
+# A single statement outside transaction() that hits a deadlock or serialization failure
+# runs again at most twice more. The deadlock detector has already spent deadlock_timeout
+# (1 s by default) before it picks a victim, so the waits between attempts stay short.
+CONFLICT_RETRY = Backoff(attempts=3, first_delay_s=0.02, max_delay_s=0.2)
 
 # What each query hands back, declared by the module that runs it (`declare_results`):
 # codeflow.checks verifies every declaration against the SQL and generates the types.
@@ -87,18 +104,52 @@ class Store:
 
     async def _execute(self, query_name: str, /, **values: Any) -> Any:
         query = self._queries[query_name]
+        args = query.args(values)
         if not isinstance(self._db, asyncpg.Pool):
+            # Inside a transaction (or on a caller's connection): a conflict is the
+            # caller's to handle, by running its whole transaction again.
             try:
-                return await run(self._db, query, query.args(values), slow_ms=self._slow_ms)
+                return await run(self._db, query, args, slow_ms=self._slow_ms)
             except CodeflowError:
                 if self._level is not None:
                     self._level.failed = True
                 raise
-        connection = await self._acquire(self._db, query_name)
+        failures = 0
+        while True:
+            try:
+                return await self._run_pooled(self._db, query, args)
+            except TransactionConflict as conflict:
+                # A statement on its own is its own transaction: the server rolled all of
+                # it back, so running it again cannot apply anything twice.
+                failures += 1
+                if failures >= CONFLICT_RETRY.attempts:
+                    raise
+                delay = CONFLICT_RETRY.delay(failures)
+                logger.warning(
+                    "query %s: %s (SQLSTATE %s) on attempt %d of %d, retrying in %.0f ms",
+                    query_name,
+                    conflict.__class__.__name__,
+                    conflict.sqlstate,
+                    failures,
+                    CONFLICT_RETRY.attempts,
+                    delay * 1000.0,
+                )
+            await asyncio.sleep(delay)
+
+    async def _run_pooled(self, pool: asyncpg.Pool, query: Query, args: list[Any]) -> Any:
+        connection = await self._acquire(pool, query.name)
         try:
-            return await run(connection, query, query.args(values), slow_ms=self._slow_ms)
+            return await run(connection, query, args, slow_ms=self._slow_ms)
+        except DatabaseUnavailable:
+            if not pool.is_closing():
+                raise
+            # pool.close() waits only for the connections checked out when it starts; one
+            # handed to a queued call after that is closed under it (asyncpg then reports
+            # an InternalClientError).
+            error = PoolClosed(f"{query.name}: the pool was closed while the statement ran")
         finally:
-            await _release(self._db, connection)
+            await _release(pool, connection)
+        raise error
 
     async def _acquire(self, pool: asyncpg.Pool, purpose: str) -> PoolConnectionProxy:
         """A connection from `pool`, waiting at most DB_POOL_ACQUIRE_TIMEOUT_S for one.
@@ -109,9 +160,24 @@ class Store:
         try:
             async with asyncio.timeout(self._acquire_timeout_s):
                 connection: PoolConnectionProxy = await pool.acquire()
-        except Exception as exc:
-            raise translate(exc, query=f"{purpose}: waiting for a pooled connection") from exc
-        return connection
+        except TimeoutError:
+            error = self._acquire_timed_out(pool, purpose)
+        except Exception as exc:  # noqa: BLE001 - translated, raised below
+            error = translate(exc, query=f"{purpose}: waiting for a pooled connection")
+        else:
+            return connection
+        if pool.is_closing() and not isinstance(error, PoolClosed):
+            error = PoolClosed(f"{purpose}: waiting for a pooled connection: the pool was closed")
+        raise error  # outside the except block: no driver error in the chain
+
+    def _acquire_timed_out(self, pool: asyncpg.Pool, purpose: str) -> CodeflowError:
+        waited = f"{purpose}: waiting for a pooled connection: none free within {self._acquire_timeout_s:g} s"
+        if pool.get_size() >= pool.get_max_size() and pool.get_idle_size() == 0:
+            # Every connection is open and checked out: the calls of this process hold
+            # them, the database is not the one to blame.
+            return PoolExhausted(f"{waited}: all {pool.get_max_size()} connections in use")
+        # A connection slot was free, so the wait was for a new connection to open.
+        return DatabaseUnavailable(f"{waited}: opening a connection took too long")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Self]:
@@ -132,11 +198,7 @@ class Store:
 
     @asynccontextmanager
     async def _transaction_on(self, connection: Connection) -> AsyncIterator[Self]:
-        transaction = connection.transaction()
-        try:
-            await transaction.start()
-        except Exception as exc:
-            raise translate(exc, query="begin") from exc
+        transaction = await _translated(lambda: _begin(connection), "begin")
         store = type(self)(connection, settings=self._settings)
         store._level = level = _Level()
         try:
@@ -154,10 +216,23 @@ class Store:
                 "transaction rolled back: a statement in it failed (its error was caught inside the block)",
                 sqlstate="25P02",
             )
-        try:
-            await transaction.commit()
-        except Exception as exc:
-            raise translate(exc, query="commit") from exc
+        await _translated(transaction.commit, "commit")
+
+
+async def _begin(connection: Connection) -> Transaction:
+    transaction = connection.transaction()
+    await transaction.start()
+    return transaction
+
+
+async def _translated(step: Callable[[], Awaitable[T]], what: str) -> T:
+    """`await step()`, its driver error (if any) raised as the package's own, chain-free.
+    The call is inside the try: on a lost connection asyncpg raises before the await."""
+    try:
+        return await step()
+    except Exception as exc:  # noqa: BLE001 - translated, raised below
+        error = translate(exc, query=what)
+    raise error
 
 
 class _Level:
@@ -196,7 +271,7 @@ def validated(adapter: TypeAdapter[T], value: object, what: str) -> T:
         return adapter.validate_python(value)
     except ValidationError as exc:
         error = invalid(exc, what)
-    raise error  # outside the except block: the ValidationError, which quotes `value`, stays off the chain
+    raise error  # outside the except block: no ValidationError in the chain
 
 
 def build(model: type[M], **values: Any) -> M:
@@ -205,7 +280,7 @@ def build(model: type[M], **values: Any) -> M:
         return model(**values)
     except ValidationError as exc:
         error = invalid(exc)
-    raise error  # outside the except block, so the ValidationError is not its __context__
+    raise error  # outside the except block: no ValidationError in the chain
 
 
 def invalid(exc: ValidationError, what: str = "") -> InvalidInput:

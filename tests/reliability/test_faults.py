@@ -15,6 +15,8 @@ from codeflow import (
     CodeflowError,
     DatabaseService,
     DatabaseUnavailable,
+    PoolClosed,
+    PoolExhausted,
     QueryTimeout,
     RepositoryData,
     create_pool,
@@ -161,11 +163,12 @@ async def test_client_command_timeout_is_a_typed_error(
         await pool.close()
 
 
-async def test_exhausted_pool_gives_a_typed_timeout_and_stays_whole(
+async def test_exhausted_pool_gives_pool_exhausted_and_stays_whole(
     codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str
 ) -> None:
     """A caller that finds every pooled connection busy waits DB_POOL_ACQUIRE_TIMEOUT_S,
-    then gets QueryTimeout (not a hang); the pool serves again once a connection frees."""
+    then gets PoolExhausted (not a hang, and not a DatabaseUnavailable: the database is
+    fine, this process saturated its pool); the pool serves again once a connection frees."""
     pool, service = await _pool(
         codeflow_database_url,
         "codeflow-rel-acquire",
@@ -182,10 +185,10 @@ async def test_exhausted_pool_gives_a_typed_timeout_and_stays_whole(
             stuck = asyncio.create_task(service.update_user_last_active(owner))
             await asyncio.sleep(0.05)
             started = time.monotonic()
-            with pytest.raises(QueryTimeout, match="waiting for a pooled connection"):
+            with pytest.raises(PoolExhausted, match="waiting for a pooled connection") as call:
                 await service.count_user_profiles()
             waited = time.monotonic() - started
-            with pytest.raises(QueryTimeout, match="waiting for a pooled connection"):
+            with pytest.raises(PoolExhausted, match="all 1 connections in use") as transaction:
                 async with service.transaction():
                     pass
         await stuck  # the lock is gone: the stuck write completes
@@ -193,8 +196,124 @@ async def test_exhausted_pool_gives_a_typed_timeout_and_stays_whole(
         assert pool.get_size() == 1
     finally:
         await pool.close()
+    for caught in (call, transaction):
+        assert not isinstance(caught.value, DatabaseUnavailable)
     assert 0.2 <= waited < 1.0
     report("acquire.timeout_after_s", round(waited, 3))
+
+
+async def test_a_connection_that_cannot_open_in_time_is_unavailable_not_exhausted() -> None:
+    """The acquire timeout also ends a wait for a new connection to a server that does not
+    answer (here a socket that accepts and never replies): that is the database's fault."""
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    settings = load_settings(
+        database_url=f"postgresql://postgres@127.0.0.1:{port}/codeflow?sslmode=disable",
+        db_pool_min_size=0,
+        db_pool_max_size=2,
+        db_pool_acquire_timeout_s=0.3,
+        db_connect_timeout_s=5,
+    )
+    pool = await create_pool(settings)
+    try:
+        with pytest.raises(DatabaseUnavailable, match="opening a connection took too long") as caught:
+            await DatabaseService(pool, settings=settings).count_user_profiles()
+        assert not isinstance(caught.value, PoolExhausted)
+    finally:
+        pool.terminate()
+        silent.close()
+        await silent.wait_closed()
+
+
+async def _terminate(admin: asyncpg.pool.PoolConnectionProxy, app: str) -> None:
+    """End the backend of `app`'s one connection and wait until it is gone; then give
+    the client's event loop a moment to read the FATAL message and the closed socket."""
+    terminated = await admin.fetchval(
+        "SELECT bool_and(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE application_name = $1",
+        app,
+    )
+    assert terminated
+    await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("then", ["statement", "savepoint", "commit"])
+async def test_a_backend_killed_inside_a_transaction_is_unavailable(
+    codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str, then: str
+) -> None:
+    """Terminated (an operator, a failover) between two statements of a transaction: the
+    next statement, or the commit, raises DatabaseUnavailable, which callers retry on.
+    The next statement was QueryFailed(sqlstate=None), "released back to the pool"."""
+    app = f"codeflow-rel-txkill-{then}"
+    pool, service = await _pool(codeflow_database_url, app, db_pool_min_size=1, db_pool_max_size=1)
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            async with service.transaction() as tx:
+                await tx.update_user_last_active(owner)
+                await _terminate(codeflow_connection, app)
+                if then == "statement":
+                    await tx.get_user_profile(owner)
+                elif then == "savepoint":
+                    async with tx.transaction():
+                        pass
+        assert type(caught.value) is DatabaseUnavailable
+        assert await service.count_user_profiles() == 1  # the pool replaced the connection
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("then", ["statement", "commit"])
+async def test_idle_in_transaction_timeout_is_unavailable(
+    codeflow_database_url: str, owner: str, then: str
+) -> None:
+    """The server ends a session left idle in a transaction for longer than
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: the connection is lost, DatabaseUnavailable."""
+    pool, service = await _pool(
+        codeflow_database_url,
+        f"codeflow-rel-idle-{then}",
+        db_pool_min_size=1,
+        db_pool_max_size=1,
+        db_idle_in_transaction_timeout_ms=100,
+    )
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            async with service.transaction() as tx:
+                await tx.update_user_last_active(owner)
+                await asyncio.sleep(0.5)
+                if then == "statement":
+                    await tx.get_user_profile(owner)
+        assert type(caught.value) is DatabaseUnavailable
+        assert await service.count_user_profiles() == 1
+    finally:
+        await pool.close()
+
+
+async def test_closing_the_pool_fails_new_calls_with_pool_closed(
+    codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str
+) -> None:
+    """`pool.close()` waits for the calls in flight, which complete; calls made while it
+    closes, or after, raise PoolClosed (a DatabaseUnavailable), not QueryFailed. A call
+    queued for a connection before close() may get one (asyncpg hands it the connection
+    the call ahead released) and then see it closed under it: PoolClosed too."""
+    pool, service = await _pool(
+        codeflow_database_url, "codeflow-rel-close", db_pool_min_size=1, db_pool_max_size=1
+    )
+    async with codeflow_connection.transaction():
+        await codeflow_connection.execute("SELECT 1 FROM user_profiles WHERE user_id = $1 FOR UPDATE", owner)
+        in_flight = asyncio.create_task(service.update_user_last_active(owner))
+        queued = asyncio.create_task(service.count_user_profiles())
+        await asyncio.sleep(0.05)
+        closing = asyncio.create_task(pool.close())
+        await asyncio.sleep(0.05)
+        with pytest.raises(PoolClosed, match="pool is closing"):
+            await service.count_user_profiles()
+        with pytest.raises(PoolClosed):
+            async with service.transaction():
+                pass
+    outcomes = await asyncio.wait_for(asyncio.gather(in_flight, queued, closing, return_exceptions=True), 10)
+    assert outcomes[0] is None and outcomes[2] is None
+    assert outcomes[1] == 1 or isinstance(outcomes[1], PoolClosed), outcomes[1]
+    with pytest.raises(PoolClosed, match="pool is closed"):
+        await service.count_user_profiles()
 
 
 async def test_cancelling_thousands_of_calls_leaves_the_pool_full_and_healthy(

@@ -102,8 +102,9 @@ async def test_restart_under_load_loses_no_acknowledged_write(scratch_cluster: S
         # Failing fast means the connect retry gives up, not the caller's wait for a pooled
         # connection running out. How long the retries take depends on how many callers
         # queue behind them (32 tasks, 10 connections) and on the machine's load, so the
-        # bound is the acquire timeout, not a figure measured on an idle machine.
-        assert "QueryTimeout" not in load.errors, f"a caller waited out the acquire timeout: {load.errors}"
+        # bound is the acquire timeout, not a figure measured on an idle machine. (A caller
+        # that waited it out would get PoolExhausted, an unexpected error above, or a
+        # DatabaseUnavailable no sooner than the timeout, which the bound catches.)
         assert load.slowest_failure_s < settings.db_pool_acquire_timeout_s
         assert after_recovery > 0
         assert pool.get_size() <= 10
