@@ -79,6 +79,10 @@ class Repository(Row):
     full_name: str
     owner: str
     is_active: bool
+    private: bool = Field(description="GitHub's private flag, as the caller last saw it.")
+    access_verified_at: AwareDatetime | None = Field(
+        description="When the caller last confirmed on GitHub that this user can read it; None: never."
+    )
     created_at: AwareDatetime
     updated_at: AwareDatetime
 
@@ -105,6 +109,9 @@ class RepositoryData(BaseModel):
     name: RepositoryName
     full_name: str
     owner: GithubLogin
+    # No default: a forgotten flag must not make a private repository's PRs visible to
+    # everyone, nor hide a public one's; every caller has GitHub's answer at hand.
+    private: bool = Field(strict=True)
     is_active: bool = True
 
     @model_validator(mode="after")
