@@ -79,8 +79,8 @@ async def test_repositories_from_before_the_access_columns_fail_closed(scratch_u
             """
         )
         await migrate.migrate(scratch_url)
-        backfilled = await connection.fetchrow("SELECT private, access_verified_at FROM repositories")
-        assert (backfilled["private"], backfilled["access_verified_at"]) == (True, None)
+        backfilled = await connection.fetch("SELECT private, access_verified_at FROM repositories")
+        assert [tuple(row) for row in backfilled] == [(True, None)]
         prs = PullRequestStore(connection)
         assert (await prs.get_dashboard("old-user")).items == []
         verified = await DatabaseService(connection).verify_repository_access(
