@@ -225,7 +225,9 @@ class DatabaseService(Store):
         )
         return Repository.from_row(found(row, "repository"))
 
-    async def verify_repository_access(self, user_id: str, *, private_by_github_id: Mapping[int, bool]) -> int:
+    async def verify_repository_access(
+        self, user_id: str, *, private_by_github_id: Mapping[int, bool]
+    ) -> int:
         """Record that GitHub, asked with the user's token, lists these repositories for
         the user now: GitHub repository id -> its `private` flag, as in GitHub's list of
         the user's repositories (for the sync job). Sets `access_verified_at` to now and
