@@ -241,15 +241,19 @@ class DatabaseService(Store):
         """
         if not isinstance(private_by_github_id, Mapping):
             raise InvalidInput("private_by_github_id must be a mapping of GitHub id to bool")
-        github_ids = [_github_id(github_id) for github_id in private_by_github_id]
-        privates = list(private_by_github_id.values())
-        if not all(isinstance(private, bool) for private in privates):
+        if not all(isinstance(private, bool) for private in private_by_github_id.values()):
             raise InvalidInput("private_by_github_id values must be bools")
+        # Keyed by the checked id, so keys that check to one id ("1", 1) give one row, not
+        # two the UPDATE would pick from arbitrarily.
+        listed = {_github_id(github_id): private for github_id, private in private_by_github_id.items()}
         checked_user = validated(USER_ID, user_id, "user_id")
-        if not github_ids:
+        if not listed:
             return 0
         return await self._run(
-            "verify_repository_access", user_id=checked_user, github_ids=github_ids, privates=privates
+            "verify_repository_access",
+            user_id=checked_user,
+            github_ids=list(listed),
+            privates=list(listed.values()),
         )
 
     async def delete_repository(self, user_id: str, *, repository_id: UUID | str) -> None:

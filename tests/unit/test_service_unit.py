@@ -124,6 +124,16 @@ async def test_add_repository_sends_the_data_fields() -> None:
     assert fake.calls[0][1] == ("u1", 5, "r", "o/r", "o", True, True)
 
 
+async def test_verify_repository_access_sends_one_row_per_github_id() -> None:
+    svc, fake = service(2)
+    assert await svc.verify_repository_access("u1", private_by_github_id={"7": True, 7: False, 8: True}) == 2
+    assert fake.query_names() == ["verify_repository_access"]
+    assert fake.calls[0][1] == ([7, 8], [False, True], "u1"), "7 once: the UPDATE would pick one arbitrarily"
+    svc, fake = service()
+    assert await svc.verify_repository_access("u1", private_by_github_id={}) == 0
+    assert fake.calls == [], "nothing listed: no statement"
+
+
 async def test_statements_are_logged_by_name_without_values(caplog: pytest.LogCaptureFixture) -> None:
     svc, _ = service(profile_row())
     with caplog.at_level(logging.DEBUG, logger="codeflow.sql"):
