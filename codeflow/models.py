@@ -109,8 +109,9 @@ class RepositoryData(BaseModel):
     name: RepositoryName
     full_name: str
     owner: GithubLogin
-    # No default: a forgotten flag must not make a private repository's PRs visible to
-    # everyone, nor hide a public one's; every caller has GitHub's answer at hand.
+    # No default, as neither is safe to assume: false would keep a private repository's
+    # PRs visible after the user loses access, true would hide a public one's once the
+    # access window lapses. Every caller has GitHub's answer at hand.
     private: bool = Field(strict=True)
     is_active: bool = True
 

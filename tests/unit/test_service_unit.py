@@ -126,7 +126,8 @@ async def test_add_repository_sends_the_data_fields() -> None:
 
 async def test_verify_repository_access_sends_one_row_per_github_id() -> None:
     svc, fake = service(2)
-    assert await svc.verify_repository_access("u1", private_by_github_id={"7": True, 7: False, 8: True}) == 2
+    listed = {"7": True, 7: False, 8: True}  # "7" checks to 7, as GITHUB_ID accepts it
+    assert await svc.verify_repository_access("u1", private_by_github_id=listed) == 2  # type: ignore[arg-type]
     assert fake.query_names() == ["verify_repository_access"]
     assert fake.calls[0][1] == ([7, 8], [False, True], "u1"), "7 once: the UPDATE would pick one arbitrarily"
     svc, fake = service()
