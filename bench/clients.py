@@ -56,7 +56,7 @@ class Client:
     async def touch(self, user_id: str) -> None:
         raise NotImplementedError
 
-    async def update_repository(self, repository_id: UUID, is_active: bool) -> None:
+    async def update_repository(self, user_id: str, repository_id: UUID, is_active: bool) -> None:
         raise NotImplementedError
 
     async def add_repository(self, user_id: str, github_id: int, owner: str, name: str) -> None:
@@ -101,11 +101,13 @@ class CodeflowClient(Client):
     async def touch(self, user_id: str) -> None:
         await self.service.update_user_last_active(user_id)
 
-    async def update_repository(self, repository_id: UUID, is_active: bool) -> None:
-        await self.service.update_repository(repository_id, is_active=is_active)
+    async def update_repository(self, user_id: str, repository_id: UUID, is_active: bool) -> None:
+        await self.service.update_repository(user_id, repository_id=repository_id, is_active=is_active)
 
     async def add_repository(self, user_id: str, github_id: int, owner: str, name: str) -> None:
-        data = RepositoryData(github_id=github_id, name=name, full_name=f"{owner}/{name}", owner=owner)
+        data = RepositoryData(
+            github_id=github_id, name=name, full_name=f"{owner}/{name}", owner=owner, private=False
+        )
         await self.service.add_repository(user_id, data)
 
     async def create_profile(self, user_id: str, github_id: int, username: str) -> None:
@@ -139,8 +141,8 @@ class RawSqlClient(Client):
     async def touch(self, user_id: str) -> None:
         await self.row("update_user_profile_last_active", user_id=user_id, resolution=timedelta(0))
 
-    async def update_repository(self, repository_id: UUID, is_active: bool) -> None:
-        await self.row("update_repository", repository_id=repository_id, is_active=is_active)
+    async def update_repository(self, user_id: str, repository_id: UUID, is_active: bool) -> None:
+        await self.row("update_repository", user_id=user_id, repository_id=repository_id, is_active=is_active)
 
     async def add_repository(self, user_id: str, github_id: int, owner: str, name: str) -> None:
         await self.row(
@@ -151,6 +153,7 @@ class RawSqlClient(Client):
             full_name=f"{owner}/{name}",
             owner=owner,
             is_active=True,
+            private=False,
         )
 
     async def create_profile(self, user_id: str, github_id: int, username: str) -> None:
@@ -264,9 +267,9 @@ class SqlalchemyClient(Client):
             await self.orm.touch(session, user_id)
             await session.commit()
 
-    async def update_repository(self, repository_id: UUID, is_active: bool) -> None:
+    async def update_repository(self, user_id: str, repository_id: UUID, is_active: bool) -> None:
         async with self.sessions() as session:
-            await self.orm.update_repository(session, repository_id, is_active)
+            await self.orm.update_repository(session, user_id, repository_id, is_active)
             await session.commit()
 
     async def add_repository(self, user_id: str, github_id: int, owner: str, name: str) -> None:

@@ -2,10 +2,11 @@
 
 Keys are derived from integers so that every client, pgbench included, can name the
 same rows: dataset user i is `u{i}` with session token `st{i}`, GitHub id i and login
-`user{i}`; repository j has id md5('r' || j)::uuid (random-looking, like real
-uuids) and GitHub id j. Spare users `s{k}` have no profile, for create_user_profile.
-Profiles are active within the last 20 days, so cleanup_inactive_users (30 days)
-deletes only the planted `i{k}` profiles.
+`user{i}`; user i's repository n (1 <= n <= `Size.repository_count(i)`) has GitHub id
+j = `repository_key(size, i, n)` and id md5('r' || j)::uuid (random-looking, like real
+uuids), so an update, scoped by the owning user, can name both. Spare users `s{k}`
+have no profile, for create_user_profile. Profiles are active within the last 20
+days, so cleanup_inactive_users (30 days) deletes only the planted `i{k}` profiles.
 """
 
 from __future__ import annotations
@@ -50,14 +51,24 @@ class Size:
 
     @property
     def repositories(self) -> int:
+        return sum(self.repository_count(i) for i in range(1, self.users + 1))
+
+    def repository_count(self, i: int) -> int:
+        """How many repositories user i has."""
         low, high = self.repositories_per_user
-        return sum(_repository_count(i, low, high) for i in range(1, self.users + 1))
+        return _repository_count(i, low, high)
 
 
 SIZES = {
     "small": Size("small", 1_000, (5, 15), 60_000, 1_000),
     "large": Size("large", 100_000, (5, 15), 60_000, 2_000),
 }
+
+
+def repository_key(size: Size, i: int, n: int) -> int:
+    """The GitHub id of user i's repository n: a stride of the most a user has, so
+    pgbench computes it too."""
+    return (i - 1) * size.repositories_per_user[1] + n
 
 
 def repository_id(j: int) -> uuid.UUID:
@@ -95,8 +106,16 @@ async def prepare_database(url: str, *, fresh: bool = False) -> None:
         await connection.close()
 
 
-async def seeded_size(connection: asyncpg.Connection) -> int:
-    return int(await connection.fetchval("SELECT count(*) FROM users WHERE id LIKE 'u%'"))
+async def seeded(connection: asyncpg.Connection, size: Size) -> bool:
+    """Whether `size` is loaded, in the current layout (the last user's last repository
+    where `repository_key` puts it)."""
+    users = int(await connection.fetchval("SELECT count(*) FROM users WHERE id LIKE 'u%'"))
+    last = repository_id(repository_key(size, size.users, size.repository_count(size.users)))
+    owner = await connection.fetchval(
+        "SELECT p.user_id FROM repositories AS r JOIN user_profiles AS p ON p.id = r.user_id WHERE r.id = $1",
+        last,
+    )
+    return users == size.users and owner == f"u{size.users}"
 
 
 @dataclass(frozen=True)
@@ -124,7 +143,7 @@ async def seed(url: str, size: Size, *, progress: bool = True) -> SeedReport:
             await connection.execute("SET session_replication_role = replica")
             await binary_citext(connection)
         profile_ids = [uuid.uuid4() for _ in range(size.users)]
-        columns = ("id", "user_id", "github_id", "name", "full_name", "owner", "is_active")
+        columns = ("id", "user_id", "github_id", "name", "full_name", "owner", "is_active", "private")
         async with _without_indexes(first, "repositories"):
 
             async def first_half() -> None:
@@ -195,18 +214,14 @@ def _users(size: Size) -> Iterator[tuple[object, ...]]:
 
 
 def _repositories(size: Size, profile_ids: list[uuid.UUID], *, part: int) -> Iterator[tuple[object, ...]]:
-    """The repositories of the users in half `part` (0 or 1) of the dataset."""
-    low, high = size.repositories_per_user
-    j = 0
-    for i in range(1, size.users + 1):
+    """The repositories of the users in half `part` (0 or 1) of the dataset, all public."""
+    for i in range(1 + part, size.users + 1, 2):
         owner = f"user{i}"
         profile = profile_ids[i - 1]
-        for _ in range(_repository_count(i, low, high)):
-            j += 1
-            if i % 2 != part:
-                continue
+        for n in range(1, size.repository_count(i) + 1):
+            j = repository_key(size, i, n)
             name = f"repo{j}"
-            yield (_repository_hex(j), profile, j, name, f"{owner}/{name}", owner, j % 5 != 0)
+            yield (_repository_hex(j), profile, j, name, f"{owner}/{name}", owner, j % 5 != 0, False)
 
 
 async def _copy(

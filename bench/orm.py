@@ -69,6 +69,8 @@ class Repository(Timestamps, Base):
     full_name: Mapped[str]
     owner: Mapped[str]
     is_active: Mapped[bool] = mapped_column(server_default=FetchedValue())
+    private: Mapped[bool] = mapped_column(server_default=FetchedValue())
+    access_verified_at: Mapped[datetime | None]
 
 
 def list_repositories(user_id: str) -> Select[Repository, str]:
@@ -96,12 +98,14 @@ async def touch(session: AsyncSession, user_id: str) -> None:
         profile.last_active_at = func.now()
 
 
-async def update_repository(session: AsyncSession, repository_id: UUID, is_active: bool) -> None:
+async def update_repository(
+    session: AsyncSession, user_id: str, repository_id: UUID, is_active: bool
+) -> None:
     row = (
         await session.execute(
             select(Repository, UserProfile.user_id)
             .join(UserProfile, UserProfile.id == Repository.user_id)
-            .where(Repository.id == repository_id)
+            .where(UserProfile.user_id == user_id, Repository.id == repository_id)
         )
     ).one_or_none()
     if row is None:
@@ -121,6 +125,8 @@ async def add_repository(session: AsyncSession, user_id: str, github_id: int, ow
             full_name=f"{owner}/{name}",
             owner=owner,
             is_active=True,
+            private=False,
+            access_verified_at=func.now(),
         )
     )
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.dataset import WRITTEN_KEY_BASE
+from bench.dataset import WRITTEN_KEY_BASE, Size
 from codeflow.store import all_queries
 
 _CANDIDATES = ("/usr/lib/postgresql/15/bin/pgbench",)
@@ -57,8 +57,9 @@ def render(script: Script) -> str:
     return "\n".join((*script.variables, body.rstrip(";") + ";")) + "\n"
 
 
-def scripts(users: int, repositories: int) -> dict[str, Script]:
-    user = (f"\\set i random(1, {users})",)
+def scripts(size: Size) -> dict[str, Script]:
+    user = (f"\\set i random(1, {size.users})",)
+    low, high = size.repositories_per_user
     return {
         "list_repositories": Script(
             "list_user_repositories", user, {"user_id": "'u' || :i", "active_only": "false"}
@@ -67,10 +68,20 @@ def scripts(users: int, repositories: int) -> dict[str, Script]:
         "touch": Script(
             "update_user_profile_last_active", user, {"user_id": "'u' || :i", "resolution": "'0'"}
         ),
+        # One of user i's repositories, named as dataset.repository_key and
+        # Size.repository_count do.
         "update_repository": Script(
             "update_repository",
-            (f"\\set j random(1, {repositories})", "\\set a random(0, 1)"),
-            {"repository_id": "md5('r' || :j)::uuid", "is_active": ":a = 1"},
+            (
+                *user,
+                f"\\set n random(1, {low} + (:i * 7919) % {high - low + 1})",
+                "\\set a random(0, 1)",
+            ),
+            {
+                "user_id": "'u' || :i",
+                "repository_id": f"md5('r' || ((:i - 1) * {high} + :n))::uuid",
+                "is_active": ":a = 1",
+            },
         ),
         # The select list is evaluated left to right: nextval, then currval for the name.
         "add_repository": Script(
@@ -83,6 +94,7 @@ def scripts(users: int, repositories: int) -> dict[str, Script]:
                 "full_name": "'user' || :i || '/b' || currval('bench_key')",
                 "owner": "'user' || :i",
                 "is_active": "true",
+                "private": "false",
             },
         ),
         "create_profile": Script(

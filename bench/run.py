@@ -43,35 +43,39 @@ class Operation:
     name: str  # the service method
     key: str  # pgbench script and Client method
     writes: bool
-    call: Callable[[Client, int, dataset.Size, int], Awaitable[None]]
+    call: Callable[[Client, int, dataset.Size], Awaitable[None]]
 
 
 def _user(key: int, size: dataset.Size) -> int:
     return 1 + (key * _SPREAD) % size.users
 
 
-async def _list(client: Client, key: int, size: dataset.Size, _repos: int) -> None:
+async def _list(client: Client, key: int, size: dataset.Size) -> None:
     await client.list_repositories(f"u{_user(key, size)}")
 
 
-async def _session(client: Client, key: int, size: dataset.Size, _repos: int) -> None:
+async def _session(client: Client, key: int, size: dataset.Size) -> None:
     await client.session_and_user(f"st{_user(key, size)}")
 
 
-async def _touch(client: Client, key: int, size: dataset.Size, _repos: int) -> None:
+async def _touch(client: Client, key: int, size: dataset.Size) -> None:
     await client.touch(f"u{_user(key, size)}")
 
 
-async def _update(client: Client, key: int, _size: dataset.Size, repos: int) -> None:
-    await client.update_repository(dataset.repository_id(1 + (key * _SPREAD) % repos), key % 2 == 0)
+async def _update(client: Client, key: int, size: dataset.Size) -> None:
+    i = _user(key, size)
+    n = 1 + key % size.repository_count(i)
+    await client.update_repository(
+        f"u{i}", dataset.repository_id(dataset.repository_key(size, i, n)), key % 2 == 0
+    )
 
 
-async def _add(client: Client, key: int, size: dataset.Size, _repos: int) -> None:
+async def _add(client: Client, key: int, size: dataset.Size) -> None:
     i = _user(key, size)
     await client.add_repository(f"u{i}", dataset.WRITTEN_KEY_BASE + key, f"user{i}", f"b{key}")
 
 
-async def _create(client: Client, key: int, _size: dataset.Size, _repos: int) -> None:
+async def _create(client: Client, key: int, _size: dataset.Size) -> None:
     await client.create_profile(f"s{key}", dataset.WRITTEN_KEY_BASE + key, f"s{key}")
 
 
@@ -111,7 +115,7 @@ class Samples:
 
 
 async def _drive(
-    client: Client, operation: Operation, size: dataset.Size, *, repos: int, tasks: int, seconds: float
+    client: Client, operation: Operation, size: dataset.Size, *, tasks: int, seconds: float
 ) -> Samples:
     """`tasks` tasks calling the operation back to back for `seconds` (after a warm-up)."""
     keys = itertools.count(1)
@@ -122,7 +126,7 @@ async def _drive(
             key = next(keys)
             started = time.perf_counter()
             try:
-                await operation.call(client, key, size, repos)
+                await operation.call(client, key, size)
             except Exception as exc:  # noqa: BLE001 - counted and reported, not hidden
                 samples.errors += 1
                 samples.first_error = samples.first_error or f"{type(exc).__name__}: {exc}"[:200]
@@ -156,7 +160,7 @@ async def run_benchmark(
         )
     )
     operations = [op for op in OPERATIONS if op.name != "get_session_and_user" or auth_available()]
-    scripts = pgbench.scripts(size.users, repos)
+    scripts = pgbench.scripts(size)
     clients = [cls(url) for cls in CLIENTS]
     names = [client.name for client in clients] + (["pgbench"] if use_pgbench else [])
     cells: dict[str, dict[str, dict[str, Any]]] = {}
@@ -169,9 +173,7 @@ async def run_benchmark(
                         await client.open()
                         try:
                             merged[client.name].merge(
-                                await _drive(
-                                    client, operation, size, repos=repos, tasks=tasks, seconds=seconds
-                                )
+                                await _drive(client, operation, size, tasks=tasks, seconds=seconds)
                             )
                         finally:
                             await client.close()
@@ -328,11 +330,11 @@ async def _main(args: argparse.Namespace, size: dataset.Size, seconds: float) ->
     await dataset.prepare_database(args.url)
     connection = await asyncpg.connect(args.url)
     try:
-        present = await dataset.seeded_size(connection)
+        present = await dataset.seeded(connection, size)
     finally:
         await connection.close()
     seed_report = None
-    if args.reseed or args.seed_only or present != size.users:
+    if args.reseed or args.seed_only or not present:
         seed_report = await dataset.seed(args.url, size)
         print(
             f"seeded {seed_report.rows:,} rows in {seed_report.seconds:.2f} s:"

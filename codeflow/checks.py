@@ -442,8 +442,11 @@ DATASET: dict[str, str] = {
     "SELECT 'c' || i, 'u' || i, i::text, 'key', 0, 'singleDevice', false FROM generate_series(1, 20000) AS i",
     "user_profiles": "INSERT INTO user_profiles (user_id, github_id, username, last_active_at) "
     "SELECT 'u' || i, i, 'user' || i, now() - i * interval '1 minute' FROM generate_series(1, 20000) AS i",
-    "repositories": "INSERT INTO repositories (user_id, github_id, name, full_name, owner, is_active) "
-    "SELECT p.id, p.github_id * 10 + k, 'repo' || k, p.username || '/repo' || k, p.username, k <> 5 "
+    # Two of five private, one of those last verified long ago.
+    "repositories": "INSERT INTO repositories (user_id, github_id, name, full_name, owner, is_active, "
+    "private, access_verified_at) "
+    "SELECT p.id, p.github_id * 10 + k, 'repo' || k, p.username || '/repo' || k, p.username, k <> 5, "
+    "k IN (2, 3), now() - CASE WHEN k = 3 THEN interval '30 days' ELSE interval '1 hour' END "
     "FROM user_profiles AS p CROSS JOIN generate_series(1, 5) AS k",
     "pull_requests": "INSERT INTO pull_requests (id, repository_github_id, number, title, author_login, "
     "state, draft, head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at) "

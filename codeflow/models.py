@@ -152,6 +152,10 @@ class Repository(Row):
     full_name: str
     owner: str
     is_active: bool
+    private: bool = Field(description="GitHub's private flag, as the caller last saw it.")
+    access_verified_at: AwareDatetime | None = Field(
+        description="When the caller last confirmed on GitHub that this user can read it; None: never."
+    )
     created_at: AwareDatetime
     updated_at: AwareDatetime
 
@@ -174,6 +178,10 @@ class RepositoryData(Input):
     name: RepositoryName
     full_name: str
     owner: GithubLogin
+    # No default, as neither is safe to assume: false would keep a private repository's
+    # PRs visible after the user loses access, true would hide a public one's once the
+    # access window lapses. Every caller has GitHub's answer at hand.
+    private: bool = Field(strict=True)
     is_active: bool = True
 
     @model_validator(mode="after")

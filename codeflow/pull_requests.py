@@ -27,16 +27,19 @@ from pydantic import (
 
 from codeflow.errors import InvalidInput, register_constraint_messages
 from codeflow.models import BIGINT_MAX, GithubId, Input, Row, Text, Timestamp, bounded
+from codeflow.settings import Settings
 from codeflow.store import (
     BATCH_SIZE,
     DAYS,
     GITHUB_ID,
     USER_ID,
+    Executor,
     Store,
     declare_results,
     found,
     in_batches,
     invalid,
+    setting,
     validated,
 )
 
@@ -194,7 +197,16 @@ declare_results(
 
 
 class PullRequestStore(Store):
-    """The pull-request cache over a pool (or, inside `transaction()`, one connection)."""
+    """The pull-request cache over a pool (or, inside `transaction()`, one connection).
+
+    Reads for a user show a private repository's PRs only while that user's access to it
+    was verified on GitHub less than `DB_PRIVATE_ACCESS_WINDOW_S` ago, by the database's
+    clock (`DatabaseService.add_repository`, `verify_repository_access`).
+    """
+
+    def __init__(self, pool: Executor, *, settings: Settings | None = None) -> None:
+        super().__init__(pool, settings=settings)
+        self._private_access_window = timedelta(seconds=setting(settings, "db_private_access_window_s"))
 
     async def upsert_pull_request(self, data: PullRequestData) -> PullRequest | None:
         """Cache one PR's state unless the cache holds it or a newer one (by GitHub's
@@ -216,10 +228,15 @@ class PullRequestStore(Store):
         }
         return await self._run("upsert_pull_requests", **columns)
 
-    async def get_pull_request(self, pull_request_id: int) -> PullRequest:
-        """One cached PR by GitHub's PR id; `NotFound` if it is not cached."""
+    async def get_pull_request(self, user_id: str, *, pull_request_id: int) -> PullRequest:
+        """One cached PR by GitHub's PR id, if the user may see it: the user monitors its
+        repository (paused too) and, for a private one, is verified within the window.
+        `NotFound` otherwise, as when it is not cached."""
         row = await self._run(
-            "get_pull_request", pull_request_id=validated(GITHUB_ID, pull_request_id, "pull_request_id")
+            "get_pull_request",
+            user_id=validated(USER_ID, user_id, "user_id"),
+            pull_request_id=validated(GITHUB_ID, pull_request_id, "pull_request_id"),
+            private_access_window=self._private_access_window,
         )
         return PullRequest.from_row(found(row, "pull request"))
 
@@ -233,9 +250,10 @@ class PullRequestStore(Store):
         author: str | None = None,
         draft: bool | None = None,
     ) -> DashboardPage:
-        """Open PRs of the user's active repositories, newest activity (GitHub's
-        `updated_at`) first, `limit` per page from `cursor`. Filters: one repository
-        (by GitHub id), one author login (any case), drafts only or non-drafts only.
+        """Open PRs of the user's active repositories (private ones only within the
+        access window), newest activity (GitHub's `updated_at`) first, `limit` per page
+        from `cursor`. Filters: one repository (by GitHub id), one author login (any
+        case), drafts only or non-drafts only.
 
         Pages never repeat a PR nor skip one that existed when paging started, whatever
         is inserted meanwhile; a PR updated meanwhile moves to the top, so the pages
@@ -248,6 +266,7 @@ class PullRequestStore(Store):
         rows = await self._run(
             "list_dashboard_pull_requests",
             user_id=validated(USER_ID, user_id, "user_id"),
+            private_access_window=self._private_access_window,
             before_updated_at=before_updated_at,
             before_id=before_id,
             repository_github_id=(
@@ -265,8 +284,13 @@ class PullRequestStore(Store):
 
     async def count_user_pull_requests(self, user_id: str) -> list[PullRequestCounts]:
         """Cached PRs per state for each of the user's active repositories, by full
-        name; a repository with none counts zeros. Empty for a user with no profile."""
-        rows = await self._run("count_user_pull_requests", user_id=validated(USER_ID, user_id, "user_id"))
+        name; a repository with none counts zeros; a private one outside the access
+        window is left out. Empty for a user with no profile."""
+        rows = await self._run(
+            "count_user_pull_requests",
+            user_id=validated(USER_ID, user_id, "user_id"),
+            private_access_window=self._private_access_window,
+        )
         return [PullRequestCounts.from_row(row) for row in rows]
 
     async def prune_pull_requests(

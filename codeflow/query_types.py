@@ -30,6 +30,7 @@ class RunQuery(Protocol):
         /,
         *,
         user_id: str | None,
+        private_access_window: timedelta | None,
     ) -> list[Record]: ...
 
     @overload
@@ -123,6 +124,7 @@ class RunQuery(Protocol):
         full_name: str | None,
         owner: str | None,
         is_active: bool | None,
+        private: bool | None,
     ) -> Record | None: ...
 
     @overload
@@ -218,6 +220,7 @@ class RunQuery(Protocol):
         query_name: Literal["delete_repository"],
         /,
         *,
+        user_id: str | None,
         repository_id: UUID | None,
     ) -> Record | None: ...
 
@@ -293,6 +296,8 @@ class RunQuery(Protocol):
         /,
         *,
         pull_request_id: int | None,
+        user_id: str | None,
+        private_access_window: timedelta | None,
     ) -> Record | None: ...
 
     @overload
@@ -301,6 +306,7 @@ class RunQuery(Protocol):
         query_name: Literal["get_repository"],
         /,
         *,
+        user_id: str | None,
         repository_id: UUID | None,
     ) -> Record | None: ...
 
@@ -381,6 +387,7 @@ class RunQuery(Protocol):
         /,
         *,
         user_id: str | None,
+        private_access_window: timedelta | None,
         repository_github_id: int | None,
         before_updated_at: datetime | None,
         before_id: int | None,
@@ -443,6 +450,7 @@ class RunQuery(Protocol):
         /,
         *,
         is_active: bool | None,
+        user_id: str | None,
         repository_id: UUID | None,
     ) -> Record | None: ...
 
@@ -498,4 +506,15 @@ class RunQuery(Protocol):
         updated_ats: Sequence[datetime | None] | None,
         closed_ats: Sequence[datetime | None] | None,
         merged_ats: Sequence[datetime | None] | None,
+    ) -> int: ...
+
+    @overload
+    async def __call__(
+        self,
+        query_name: Literal["verify_repository_access"],
+        /,
+        *,
+        github_ids: Sequence[int | None] | None,
+        privates: Sequence[bool | None] | None,
+        user_id: str | None,
     ) -> int: ...

@@ -6,6 +6,7 @@ that `repositories.user_id` points at the profile stays inside the SQL.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TypedDict
 from uuid import UUID
@@ -71,6 +72,7 @@ declare_results(
     list_user_repositories=Repository,
     count_user_repositories=RepositoryCounts,
     update_repository=Repository,
+    verify_repository_access=int,
     delete_repository=_DeletedRepository,
 )
 declare_full_scans(
@@ -154,6 +156,13 @@ class DatabaseService(Store):
     async def add_repository(self, user_id: str, data: RepositoryData) -> Repository:
         """Start monitoring a repository.
 
+        The contract: call this only after GitHub has confirmed, with the user's own
+        token, that the user can read the repository, and pass GitHub's `private` flag
+        in `data`. The layer cannot ask GitHub; it records the check as
+        `access_verified_at = now()`, and shows a private repository's PRs only while
+        that is less than `DB_PRIVATE_ACCESS_WINDOW_S` old (renewed by
+        `verify_repository_access`; docs/pull_requests.md).
+
         `AlreadyExists` if the user monitors it already (same GitHub id or name, any
         case); `NotFound` if the user has no profile.
         """
@@ -164,9 +173,14 @@ class DatabaseService(Store):
         )
         return Repository.from_row(found(row, "user profile"))
 
-    async def get_repository(self, repository_id: UUID | str) -> Repository:
-        """One repository by id; `NotFound` if none."""
-        row = await self._run("get_repository", repository_id=_uuid(repository_id))
+    async def get_repository(self, user_id: str, *, repository_id: UUID | str) -> Repository:
+        """The user's repository with this id; `NotFound` if the user has none (another
+        user's repository is not found either)."""
+        row = await self._run(
+            "get_repository",
+            user_id=validated(USER_ID, user_id, "user_id"),
+            repository_id=_uuid(repository_id),
+        )
         return Repository.from_row(found(row, "repository"))
 
     async def get_repository_by_github_id(self, user_id: str, github_id: int) -> Repository:
@@ -193,16 +207,60 @@ class DatabaseService(Store):
         row = await self._run("count_user_repositories", user_id=validated(USER_ID, user_id, "user_id"))
         return RepositoryCounts.from_row(found(row, "user profile"))
 
-    async def update_repository(self, repository_id: UUID | str, *, is_active: bool) -> Repository:
-        """Pause or resume monitoring; `NotFound` if there is no such repository."""
+    async def update_repository(
+        self, user_id: str, *, repository_id: UUID | str, is_active: bool
+    ) -> Repository:
+        """Pause or resume monitoring the user's repository; `NotFound` if the user has
+        no repository with this id."""
         row = await self._run(
-            "update_repository", repository_id=_uuid(repository_id), is_active=_flag(is_active, "is_active")
+            "update_repository",
+            user_id=validated(USER_ID, user_id, "user_id"),
+            repository_id=_uuid(repository_id),
+            is_active=_flag(is_active, "is_active"),
         )
         return Repository.from_row(found(row, "repository"))
 
-    async def delete_repository(self, repository_id: UUID | str) -> None:
-        """Stop monitoring and forget a repository; `NotFound` if there is none."""
-        found(await self._run("delete_repository", repository_id=_uuid(repository_id)), "repository")
+    async def verify_repository_access(
+        self, user_id: str, *, private_by_github_id: Mapping[int, bool]
+    ) -> int:
+        """Record that GitHub, asked with the user's token, lists these repositories for
+        the user now: GitHub repository id -> its `private` flag, as in GitHub's list of
+        the user's repositories (for the sync job). Sets `access_verified_at` to now and
+        `private` to GitHub's value on the user's repositories among them, so a private
+        repository's PRs stay visible for another `DB_PRIVATE_ACCESS_WINDOW_S`, and a
+        repository of unknown visibility (from before the column) gets GitHub's.
+        Repositories the user does not monitor are ignored; one missing from the list is
+        left alone and drops out of sight when its window lapses. Pass a partial list
+        (one page of GitHub's) as often as needed. Returns how many repositories of the
+        user it updated; one statement.
+        """
+        if not isinstance(private_by_github_id, Mapping):
+            raise InvalidInput("private_by_github_id must be a mapping of GitHub id to bool")
+        listed = {
+            _github_id(github_id): _flag(private, "a private flag")
+            for github_id, private in private_by_github_id.items()
+        }
+        checked_user = validated(USER_ID, user_id, "user_id")
+        if not listed:
+            return 0
+        return await self._run(
+            "verify_repository_access",
+            user_id=checked_user,
+            github_ids=list(listed),
+            privates=list(listed.values()),
+        )
+
+    async def delete_repository(self, user_id: str, *, repository_id: UUID | str) -> None:
+        """Stop monitoring and forget the user's repository; `NotFound` if the user has
+        no repository with this id."""
+        found(
+            await self._run(
+                "delete_repository",
+                user_id=validated(USER_ID, user_id, "user_id"),
+                repository_id=_uuid(repository_id),
+            ),
+            "repository",
+        )
 
 
 def _uuid(value: object) -> UUID:

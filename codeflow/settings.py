@@ -65,6 +65,16 @@ class Settings(BaseSettings):
         ge=0,
         description="update_user_last_active writes at most once per this many seconds per user.",
     )
+    db_private_access_window_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        le=31_536_000,
+        description=(
+            "A private repository's PRs are shown to a user whose access to it was verified on "
+            "GitHub (add_repository, verify_repository_access) at most this many seconds ago "
+            "(at most a year: an older check proves nothing)."
+        ),
+    )
     database_read_url: SecretStr | None = Field(
         default=None,
         description=(

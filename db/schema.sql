@@ -280,6 +280,8 @@ CREATE TABLE public.repositories (
     is_active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    private boolean DEFAULT true NOT NULL,
+    access_verified_at timestamp with time zone,
     CONSTRAINT repositories_full_name_check CHECK (((full_name)::text = (((owner)::text || '/'::text) || (name)::text))),
     CONSTRAINT repositories_github_id_check CHECK ((github_id > 0)),
     CONSTRAINT repositories_name_check CHECK ((((name)::text ~ '^[A-Za-z0-9._-]+$'::text) AND (length((name)::text) <= 100))),
@@ -315,6 +317,18 @@ COMMENT ON COLUMN public.repositories.full_name IS 'owner/name as GitHub spells 
 --
 
 COMMENT ON COLUMN public.repositories.is_active IS 'false pauses monitoring without forgetting the repository.';
+
+--
+-- Name: COLUMN repositories.private; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.repositories.private IS 'GitHub''s private flag as the caller last saw it; true (also the default, for rows of unknown visibility) hides the PRs from a user whose access is not verified recently.';
+
+--
+-- Name: COLUMN repositories.access_verified_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.repositories.access_verified_at IS 'When the caller last confirmed on GitHub that this user can read the repository (add_repository, verify_repository_access); NULL: never. A private repository''s PRs are shown only within DB_PRIVATE_ACCESS_WINDOW_S of it.';
 
 --
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
@@ -690,4 +704,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261128000500'),
     ('20261128000600'),
     ('20261201000100'),
-    ('20261201000110');
+    ('20261201000110'),
+    ('20261201000200');

@@ -33,24 +33,34 @@ INSERT INTO user_profiles (id, user_id, github_id, username) VALUES
 ON CONFLICT (id) DO UPDATE
 SET user_id = excluded.user_id, github_id = excluded.github_id, username = excluded.username;
 
-INSERT INTO repositories (id, user_id, github_id, name, full_name, owner, is_active) VALUES
+-- Visibility as GitHub reports it; access_verified_at is when the caller last checked
+-- the user's access on GitHub (fixed, so a second run changes nothing). A private
+-- repository's PRs show only within DB_PRIVATE_ACCESS_WINDOW_S of that check: the
+-- private one below was never verified, so its PR stays hidden until
+-- verify_repository_access runs for monalisa.
+INSERT INTO repositories (id, user_id, github_id, name, full_name, owner, is_active, private,
+                          access_verified_at) VALUES
     ('00000000-0000-4000-9000-000000000001', '00000000-0000-4000-8000-000000000001',
-     1296269, 'Hello-World', 'octocat/Hello-World', 'octocat', true),
+     1296269, 'Hello-World', 'octocat/Hello-World', 'octocat', true, false, '2026-03-01 00:00:00+00'),
     ('00000000-0000-4000-9000-000000000002', '00000000-0000-4000-8000-000000000001',
-     1300192, 'Spoon-Knife', 'octocat/Spoon-Knife', 'octocat', true),
+     1300192, 'Spoon-Knife', 'octocat/Spoon-Knife', 'octocat', true, false, '2026-03-01 00:00:00+00'),
     ('00000000-0000-4000-9000-000000000003', '00000000-0000-4000-8000-000000000001',
-     132935648, 'boysenberry-repo-1', 'octocat/boysenberry-repo-1', 'octocat', false),
+     132935648, 'boysenberry-repo-1', 'octocat/boysenberry-repo-1', 'octocat', false, false,
+     '2026-03-01 00:00:00+00'),
     ('00000000-0000-4000-9000-000000000004', '00000000-0000-4000-8000-000000000002',
-     3081286, 'hubot', 'hubotio/hubot', 'hubotio', true),
+     3081286, 'hubot', 'hubotio/hubot', 'hubotio', true, false, '2026-03-01 00:00:00+00'),
     -- Two users monitor the same GitHub repository: one row each.
     ('00000000-0000-4000-9000-000000000005', '00000000-0000-4000-8000-000000000002',
-     1296269, 'Hello-World', 'octocat/Hello-World', 'octocat', true),
+     1296269, 'Hello-World', 'octocat/Hello-World', 'octocat', true, false, '2026-03-01 00:00:00+00'),
     -- GitHub ids above 2^31 must fit.
     ('00000000-0000-4000-9000-000000000006', '00000000-0000-4000-8000-000000000003',
-     3000000001, 'linguist', 'github/linguist', 'github', true)
+     3000000001, 'linguist', 'github/linguist', 'github', true, false, '2026-03-01 00:00:00+00'),
+    ('00000000-0000-4000-9000-000000000007', '00000000-0000-4000-8000-000000000003',
+     3000000002, 'roadmap', 'github/roadmap', 'github', true, true, NULL)
 ON CONFLICT (id) DO UPDATE
 SET user_id = excluded.user_id, github_id = excluded.github_id, name = excluded.name,
-    full_name = excluded.full_name, owner = excluded.owner, is_active = excluded.is_active;
+    full_name = excluded.full_name, owner = excluded.owner, is_active = excluded.is_active,
+    private = excluded.private, access_verified_at = excluded.access_verified_at;
 
 -- The pull-request cache (docs/pull_requests.md): a few PRs per seeded repository, in
 -- every state, shared by both users who monitor octocat/Hello-World. PR ids above 2^31
@@ -80,7 +90,10 @@ INSERT INTO pull_requests (id, repository_github_id, number, title, author_login
     (3000000001, 3000000001, 1, 'Add a language', 'monalisa', 'open', true, 'new-language', 'main',
      'https://github.com/github/linguist/pull/1', '2026-03-03 07:00:00+00', '2026-03-08 07:00:00+00', NULL, NULL),
     (3000000002, 3000000001, 2, 'Fix a heuristic', 'octocat', 'open', false, 'heuristic', 'main',
-     'https://github.com/github/linguist/pull/2', '2026-03-04 07:00:00+00', '2026-03-04 07:30:00+00', NULL, NULL)
+     'https://github.com/github/linguist/pull/2', '2026-03-04 07:00:00+00', '2026-03-04 07:30:00+00', NULL, NULL),
+    -- Of the private repository: hidden from monalisa's dashboard until her access is verified.
+    (3000000003, 3000000002, 1, 'Plan the next quarter', 'monalisa', 'open', false, 'q3', 'main',
+     'https://github.com/github/roadmap/pull/1', '2026-03-05 07:00:00+00', '2026-03-05 08:00:00+00', NULL, NULL)
 ON CONFLICT (id) DO UPDATE
 SET repository_github_id = excluded.repository_github_id, number = excluded.number, title = excluded.title,
     author_login = excluded.author_login, state = excluded.state, draft = excluded.draft,

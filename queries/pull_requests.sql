@@ -54,15 +54,27 @@ WITH incoming AS (
 )
 SELECT count(*) FROM written;
 
--- name: get_pull_request(pull_request_id)^
--- Returns one cached PR by GitHub's PR id, or no row.
-SELECT id, repository_github_id, number, title, author_login, state, draft, head_ref, base_ref,
-       html_url, created_at, updated_at, closed_at, merged_at, synced_at
-FROM pull_requests
-WHERE id = :pull_request_id;
+-- name: get_pull_request(user_id, pull_request_id, private_access_window)^
+-- Returns one cached PR by GitHub's PR id if the user may see it, or no row: the user
+-- monitors its repository (paused counts) and, if that repository is private, verified
+-- access within private_access_window (the dashboard's rule).
+SELECT pr.id, pr.repository_github_id, pr.number, pr.title, pr.author_login, pr.state, pr.draft,
+       pr.head_ref, pr.base_ref, pr.html_url, pr.created_at, pr.updated_at, pr.closed_at,
+       pr.merged_at, pr.synced_at
+FROM pull_requests AS pr
+WHERE pr.id = :pull_request_id
+  AND EXISTS (
+      SELECT
+      FROM user_profiles AS p
+      JOIN repositories AS r ON r.user_id = p.id
+      WHERE p.user_id = :user_id
+        AND r.github_id = pr.repository_github_id
+        AND (NOT r.private OR r.access_verified_at >= now() - :private_access_window::interval)
+  );
 
--- name: list_dashboard_pull_requests(user_id, before_updated_at, before_id, repository_github_id, author_login, draft, page_size)
--- Returns up to page_size open PRs of the user's active repositories that come after the
+-- name: list_dashboard_pull_requests(user_id, private_access_window, before_updated_at, before_id, repository_github_id, author_login, draft, page_size)
+-- Returns up to page_size open PRs of the user's active repositories (a private one only
+-- if the user's access was verified within private_access_window) that come after the
 -- cursor (before_updated_at, before_id) in newest-activity-first order; NULL cursor and
 -- filters mean "from the start" and "any". Each repository contributes at most page_size
 -- rows read backwards off the partial dashboard index, then the pieces are merged: the
@@ -73,6 +85,7 @@ WITH monitored AS (
     JOIN repositories AS r ON r.user_id = p.id
     WHERE p.user_id = :user_id
       AND r.is_active
+      AND (NOT r.private OR r.access_verified_at >= now() - :private_access_window::interval)
       AND CASE WHEN :repository_github_id::bigint IS NULL THEN true
                ELSE r.github_id = :repository_github_id END
 )
@@ -100,9 +113,11 @@ CROSS JOIN LATERAL (
 ORDER BY pr.updated_at DESC, pr.id DESC
 LIMIT :page_size;
 
--- name: count_user_pull_requests(user_id)
+-- name: count_user_pull_requests(user_id, private_access_window)
 -- Returns, for each of the user's active repositories by full_name, how many cached PRs
--- are open, closed and merged (zeros for a repository with none).
+-- are open, closed and merged (zeros for a repository with none). A private repository
+-- whose access was not verified within private_access_window is left out: zeros would
+-- be a claim about PRs the user may not see.
 SELECT r.github_id AS repository_github_id, r.full_name,
        count(pr.id) FILTER (WHERE pr.state = 'open') AS open,
        count(pr.id) FILTER (WHERE pr.state = 'closed') AS closed,
@@ -110,7 +125,9 @@ SELECT r.github_id AS repository_github_id, r.full_name,
 FROM user_profiles AS p
 JOIN repositories AS r ON r.user_id = p.id
 LEFT JOIN pull_requests AS pr ON pr.repository_github_id = r.github_id
-WHERE p.user_id = :user_id AND r.is_active
+WHERE p.user_id = :user_id
+  AND r.is_active
+  AND (NOT r.private OR r.access_verified_at >= now() - :private_access_window::interval)
 GROUP BY r.id
 ORDER BY r.full_name;
 

@@ -49,6 +49,6 @@ async def test_every_pgbench_script_runs(bench_url: str) -> None:
         await dataset.plant_inactive(connection, TINY)
     finally:
         await connection.close()
-    for name, script in pgbench.scripts(TINY.users, TINY.repositories).items():
+    for name, script in pgbench.scripts(TINY).items():
         outcome = await asyncio.to_thread(pgbench.run, bench_url, script, clients=1, transactions=3)
         assert (outcome.failed, outcome.first_error, len(outcome.latencies_s)) == (0, "", 3), name

@@ -161,7 +161,7 @@ async def test_missing_declaration_names_the_query(codeflow_database_url: str) -
     del declared["get_repository"]
     _, problems = await checks.verify_queries(codeflow_database_url, results=declared)
     source = QUERIES_DIR / "repositories.sql"
-    line = source.read_text().splitlines().index("-- name: get_repository(repository_id)^") + 1
+    line = source.read_text().splitlines().index("-- name: get_repository(user_id, repository_id)^") + 1
     assert [problem for problem in problems if missing in problem] == [
         f"{source}:{line}{missing}: add it to declare_results(...) in the module "
         "that runs it (a pydantic model or TypedDict for rows, a Python type for `$`)"

@@ -120,7 +120,7 @@ async def test_check_violation(
     user_id = await make_user(USER)
     await codeflow_service.create_user_profile(user_id=user_id, github_id=7, username="octocat")
     unchecked = RepositoryData.model_construct(
-        github_id=1, name="repo", owner="octocat", full_name=f"{MARKER}/other", is_active=True
+        github_id=1, name="repo", owner="octocat", full_name=f"{MARKER}/other", private=False, is_active=True
     )
     with pytest.raises(InvalidInput) as caught:
         await codeflow_service.add_repository(user_id, unchecked)

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from codeflow import migrate
+from codeflow import DatabaseService, migrate
 from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
+from codeflow.pull_requests import PullRequestStore
 from codeflow.seed import seed_database, seeded_tables
 
 pytestmark = pytest.mark.integration
@@ -54,6 +55,41 @@ async def test_every_migration_goes_up_down_and_up_again(scratch_url: str) -> No
     assert functions == 0, "every down removes what its up created"
     await migrate.migrate(scratch_url)
     assert await migrate.schema_text(scratch_url) == first
+
+
+async def test_repositories_from_before_the_access_columns_fail_closed(scratch_url: str) -> None:
+    """Rows of unknown visibility become private and never verified: their PRs are hidden
+    until the sync job verifies access, which also sets GitHub's flag."""
+    access = "20261201000200_repository_access.sql"
+    later = [path for path in MIGRATIONS_DIR.glob("*.sql") if path.name >= access]
+    await migrate.migrate(scratch_url)
+    await migrate.rollback(scratch_url, steps=len(later))
+    connection = await asyncpg.connect(scratch_url)
+    try:
+        await connection.execute(
+            """
+            INSERT INTO users (id) VALUES ('old-user');
+            INSERT INTO user_profiles (user_id, github_id, username) VALUES ('old-user', 1, 'old');
+            INSERT INTO repositories (user_id, github_id, name, full_name, owner)
+            SELECT id, 42, 'r', 'o/r', 'o' FROM user_profiles;
+            INSERT INTO pull_requests (id, repository_github_id, number, title, author_login, state, draft,
+                                       head_ref, base_ref, html_url, created_at, updated_at)
+            VALUES (1, 42, 1, 't', 'o', 'open', false, 'h', 'main', 'https://github.com/o/r/pull/1',
+                    now(), now());
+            """
+        )
+        await migrate.migrate(scratch_url)
+        backfilled = await connection.fetch("SELECT private, access_verified_at FROM repositories")
+        assert [tuple(row) for row in backfilled] == [(True, None)]
+        prs = PullRequestStore(connection)
+        assert (await prs.get_dashboard("old-user")).items == []
+        verified = await DatabaseService(connection).verify_repository_access(
+            "old-user", private_by_github_id={42: False}
+        )
+        assert verified == 1
+        assert [item.id for item in (await prs.get_dashboard("old-user")).items] == [1]
+    finally:
+        await connection.close()
 
 
 async def test_database_time_zone_is_utc_even_when_the_default_is_not(scratch_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -68,15 +69,24 @@ async def make_monitor(
     username: str,
     github_id: int,
     *repos: tuple[int, str, bool],
+    private: bool = False,
 ) -> str:
-    """A user with a profile who monitors `repos` given as (github id, owner/name, active)."""
+    """A user with a profile who monitors `repos` given as (github id, owner/name, active),
+    all public or all `private`."""
     user_id = await make_user()
     await service.create_user_profile(user_id=user_id, github_id=github_id, username=username)
     for repo_id, full_name, active in repos:
         owner, name = full_name.split("/")
         await service.add_repository(
             user_id,
-            RepositoryData(github_id=repo_id, name=name, full_name=full_name, owner=owner, is_active=active),
+            RepositoryData(
+                github_id=repo_id,
+                name=name,
+                full_name=full_name,
+                owner=owner,
+                is_active=active,
+                private=private,
+            ),
         )
     return user_id
 
@@ -102,7 +112,7 @@ async def row_version(connection: asyncpg.Connection, pr_id: int) -> Any:
 # --- upserts ---------------------------------------------------------------------------
 
 
-async def test_upsert_inserts_and_reads_back(prs: PullRequestStore) -> None:
+async def test_upsert_inserts_and_reads_back(prs: PullRequestStore, user_id: str) -> None:
     written = await prs.upsert_pull_request(
         pr(2**40, number=1, state="merged", author="Dependabot[bot]", draft=True)
     )
@@ -115,29 +125,29 @@ async def test_upsert_inserts_and_reads_back(prs: PullRequestStore) -> None:
     )
     assert written.merged_at == written.closed_at == T0
     assert written.synced_at.utcoffset() == timedelta(0)
-    assert await prs.get_pull_request(2**40) == written
+    assert await prs.get_pull_request(user_id, pull_request_id=2**40) == written
     with pytest.raises(NotFound):
-        await prs.get_pull_request(1)
+        await prs.get_pull_request(user_id, pull_request_id=1)
 
 
 async def test_older_event_after_newer_changes_nothing(
-    prs: PullRequestStore, codeflow_connection: asyncpg.Connection
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection, user_id: str
 ) -> None:
     newer = await prs.upsert_pull_request(pr(1, minutes=10, state="closed", title="new title"))
     version = await row_version(codeflow_connection, 1)
     assert await prs.upsert_pull_request(pr(1, minutes=5, title="old title")) is None
-    assert await prs.get_pull_request(1) == newer
+    assert await prs.get_pull_request(user_id, pull_request_id=1) == newer
     assert await row_version(codeflow_connection, 1) == version
 
 
 async def test_repeated_event_changes_nothing(
-    prs: PullRequestStore, codeflow_connection: asyncpg.Connection
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection, user_id: str
 ) -> None:
     first = await prs.upsert_pull_request(pr(1, minutes=5))
     version = await row_version(codeflow_connection, 1)
     assert await prs.upsert_pull_request(pr(1, minutes=5)) is None
     assert await prs.upsert_pull_requests([pr(1, minutes=5)]) == 0
-    assert await prs.get_pull_request(1) == first
+    assert await prs.get_pull_request(user_id, pull_request_id=1) == first
     assert await row_version(codeflow_connection, 1) == version, "not even an identical row version"
 
 
@@ -151,7 +161,9 @@ async def test_newer_event_applies_and_reopen_clears_closed_at(prs: PullRequestS
     assert reopened.synced_at >= closed.synced_at >= opened.synced_at
 
 
-async def test_batch_with_mixed_ages(prs: PullRequestStore, codeflow_connection: asyncpg.Connection) -> None:
+async def test_batch_with_mixed_ages(
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection, user_id: str
+) -> None:
     assert await prs.upsert_pull_requests([pr(1, minutes=5), pr(2, minutes=5)]) == 2
     version_1 = await row_version(codeflow_connection, 1)
     batch = [
@@ -162,12 +174,12 @@ async def test_batch_with_mixed_ages(prs: PullRequestStore, codeflow_connection:
         pr(4, minutes=2),  # new
     ]
     assert await prs.upsert_pull_requests(batch) == 3
-    assert (await prs.get_pull_request(1)).state == "open"
+    assert (await prs.get_pull_request(user_id, pull_request_id=1)).state == "open"
     assert await row_version(codeflow_connection, 1) == version_1
-    assert (await prs.get_pull_request(2)).title == "newer"
-    third = await prs.get_pull_request(3)
+    assert (await prs.get_pull_request(user_id, pull_request_id=2)).title == "newer"
+    third = await prs.get_pull_request(user_id, pull_request_id=3)
     assert (third.state, third.updated_at) == ("merged", T0 + timedelta(minutes=9))
-    assert (await prs.get_pull_request(4)).updated_at == T0 + timedelta(minutes=2)
+    assert (await prs.get_pull_request(user_id, pull_request_id=4)).updated_at == T0 + timedelta(minutes=2)
     assert await prs.upsert_pull_requests(batch) == 0, "the same batch again changes nothing"
     assert await prs.upsert_pull_requests([]) == 0
 
@@ -419,6 +431,134 @@ async def test_counts_per_repository_and_state(
     assert len(await codeflow_service.get_user_repositories(user_id)) == 3
 
 
+# --- who sees what -----------------------------------------------------------------------
+
+SECRET = 7_000_000_001
+
+
+async def age_verification(connection: asyncpg.Connection, user_id: str, age: timedelta | None) -> None:
+    """Make the user's last access check `age` old (None: never verified)."""
+    await connection.execute(
+        "UPDATE repositories AS r SET access_verified_at = now() - $2::interval"
+        " FROM user_profiles AS p WHERE p.id = r.user_id AND p.user_id = $1",
+        user_id,
+        age,
+    )
+
+
+async def visible(prs: PullRequestStore, user_id: str) -> tuple[list[int], list[str], list[int]]:
+    """What the user is shown of PRs 1-3: the dashboard's ids, the counted repositories,
+    and the ids get_pull_request returns."""
+    dashboard = [item.id for item in (await prs.get_dashboard(user_id)).items]
+    counted = [counts.full_name for counts in await prs.count_user_pull_requests(user_id)]
+    found = []
+    for pr_id in (1, 2, 3):
+        with contextlib.suppress(NotFound):
+            found.append((await prs.get_pull_request(user_id, pull_request_id=pr_id)).id)
+    return dashboard, counted, found
+
+
+async def test_get_pull_request_only_for_a_user_who_monitors_its_repository(
+    prs: PullRequestStore, codeflow_service: DatabaseService, make_user: MakeUser, user_id: str
+) -> None:
+    await prs.upsert_pull_requests([pr(1, repo=HELLO), pr(2, repo=42), pr(3, repo=PAUSED)])
+    assert (await prs.get_pull_request(user_id, pull_request_id=1)).repository_github_id == HELLO
+    assert (await prs.get_pull_request(user_id, pull_request_id=3)).id == 3, (
+        "a paused repository is monitored"
+    )
+    other = await make_monitor(
+        codeflow_service, make_user, "hubot", 480938, (SPOON, "octocat/Spoon-Knife", True)
+    )
+    without_profile = await make_user()
+    refusals = [(user_id, 2), (other, 1), (without_profile, 1), (user_id, 99)]  # 99: not cached
+    messages = set()
+    for who, pr_id in refusals:
+        with pytest.raises(NotFound) as caught:
+            await prs.get_pull_request(who, pull_request_id=pr_id)
+        messages.add(str(caught.value))
+    assert len(messages) == 1, "another user's PR is indistinguishable from a missing one"
+
+
+async def test_private_repository_prs_are_shown_only_within_the_verification_window(
+    prs: PullRequestStore,
+    codeflow_service: DatabaseService,
+    codeflow_connection: asyncpg.Connection,
+    make_user: MakeUser,
+) -> None:
+    mona = await make_monitor(
+        codeflow_service, make_user, "monalisa", 2154, (SECRET, "github/secret", True), private=True
+    )
+    await codeflow_service.add_repository(
+        mona,
+        RepositoryData(
+            github_id=HELLO,
+            name="Hello-World",
+            full_name="octocat/Hello-World",
+            owner="octocat",
+            private=False,
+        ),
+    )
+    # Someone who added the same private repository under any name, never verified.
+    snoop = await make_monitor(
+        codeflow_service, make_user, "snoop", 666, (SECRET, "snoop/anything", True), private=True
+    )
+    await prs.upsert_pull_requests(
+        [
+            pr(1, repo=SECRET, minutes=1),
+            pr(2, repo=SECRET, minutes=2, state="merged"),
+            pr(3, repo=HELLO, minutes=3),
+        ]
+    )
+    everything = ([3, 1], ["github/secret", "octocat/Hello-World"], [1, 2, 3])
+    public_only = ([3], ["octocat/Hello-World"], [3])
+
+    # add_repository verified it: visible at once.
+    assert await visible(prs, mona) == everything
+    await age_verification(codeflow_connection, snoop, None)
+    assert await visible(prs, snoop) == ([], [], []), "never verified: nothing of a private repository"
+
+    # The check lapsed (the default window is 24 h): private PRs hidden, public ones not,
+    # even a public repository that was never verified.
+    await age_verification(codeflow_connection, mona, timedelta(hours=25))
+    assert await visible(prs, mona) == public_only
+    await age_verification(codeflow_connection, mona, None)
+    assert await visible(prs, mona) == public_only
+
+    # The sync job saw both in GitHub's list for mona: visible again, for mona only.
+    assert (
+        await codeflow_service.verify_repository_access(
+            mona, private_by_github_id={SECRET: True, HELLO: False}
+        )
+        == 2
+    )
+    assert await visible(prs, mona) == everything
+    assert await visible(prs, snoop) == ([], [], [])
+
+
+async def test_private_access_window_setting_is_honoured(
+    codeflow_pool: asyncpg.Pool,
+    codeflow_settings: Settings,
+    codeflow_service: DatabaseService,
+    codeflow_connection: asyncpg.Connection,
+    make_user: MakeUser,
+) -> None:
+    mona = await make_monitor(
+        codeflow_service, make_user, "monalisa", 2154, (SECRET, "github/secret", True), private=True
+    )
+    await PullRequestStore(codeflow_pool).upsert_pull_request(pr(1, repo=SECRET))
+    await age_verification(codeflow_connection, mona, timedelta(hours=2))
+
+    def store(window_s: float) -> PullRequestStore:
+        settings = codeflow_settings.model_copy(update={"db_private_access_window_s": window_s})
+        return PullRequestStore(codeflow_pool, settings=settings)
+
+    assert await visible(store(3600), mona) == ([], [], [])
+    assert await visible(store(3 * 3600), mona) == ([1], ["github/secret"], [1])
+    assert await visible(PullRequestStore(codeflow_pool), mona) == ([1], ["github/secret"], [1]), (
+        "default: 24 h"
+    )
+
+
 async def test_prune_in_batches(
     prs: PullRequestStore, user_id: str, codeflow_connection: asyncpg.Connection
 ) -> None:
@@ -465,10 +605,10 @@ async def test_prune_keeps_a_repository_someone_else_still_monitors(
     )
     await prs.upsert_pull_requests([pr(1, repo=HELLO), pr(2, repo=SPOON)])
     mine = await codeflow_service.get_repository_by_github_id(user_id, SPOON)
-    await codeflow_service.delete_repository(mine.id)
+    await codeflow_service.delete_repository(user_id, repository_id=mine.id)
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=0, expired=0)
     await codeflow_service.delete_repository(
-        (await codeflow_service.get_repository_by_github_id(other, SPOON)).id
+        other, repository_id=(await codeflow_service.get_repository_by_github_id(other, SPOON)).id
     )
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=1, expired=0)
     assert [item.id for item in (await prs.get_dashboard(user_id)).items] == [1]
@@ -567,6 +707,7 @@ async def test_dashboard_query_uses_the_dashboard_index_on_a_large_dataset(
     await codeflow_connection.execute("ANALYZE pull_requests, repositories, user_profiles")
     first_page = {
         "user_id": user_id,
+        "private_access_window": timedelta(hours=1),
         "before_updated_at": None,
         "before_id": None,
         "repository_github_id": None,

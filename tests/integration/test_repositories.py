@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -15,9 +16,17 @@ from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, Que
 MakeUser = Callable[..., Awaitable[str]]
 
 
-def repo(github_id: int = 1296269, full_name: str = "octocat/Hello-World", **extra: Any) -> RepositoryData:
+def repo(
+    github_id: int = 1296269,
+    full_name: str = "octocat/Hello-World",
+    *,
+    private: bool = False,
+    **extra: Any,
+) -> RepositoryData:
     owner, name = full_name.split("/")
-    return RepositoryData(github_id=github_id, name=name, full_name=full_name, owner=owner, **extra)
+    return RepositoryData(
+        github_id=github_id, name=name, full_name=full_name, owner=owner, private=private, **extra
+    )
 
 
 @pytest.fixture
@@ -31,8 +40,8 @@ async def test_add_and_read_back_by_every_key(codeflow_service: DatabaseService,
     added = await codeflow_service.add_repository(user_id, repo())
     assert added.user_id == user_id, "user_id is the Auth.js user, not the profile"
     assert added.is_active
-    assert await codeflow_service.get_repository(added.id) == added
-    assert await codeflow_service.get_repository(str(added.id)) == added
+    assert await codeflow_service.get_repository(user_id, repository_id=added.id) == added
+    assert await codeflow_service.get_repository(user_id, repository_id=str(added.id)) == added
     assert await codeflow_service.get_repository_by_github_id(user_id, 1296269) == added
     assert await codeflow_service.get_repository_by_full_name(user_id, "OCTOCAT/hello-world") == added
     assert await codeflow_service.get_user_repositories(user_id) == [added]
@@ -104,16 +113,102 @@ async def test_github_ids_above_int4(codeflow_service: DatabaseService, user_id:
 
 async def test_update_and_delete(codeflow_service: DatabaseService, user_id: str) -> None:
     added = await codeflow_service.add_repository(user_id, repo())
-    paused = await codeflow_service.update_repository(added.id, is_active=False)
+    paused = await codeflow_service.update_repository(user_id, repository_id=added.id, is_active=False)
     assert not paused.is_active
     assert paused.updated_at > added.updated_at
-    await codeflow_service.delete_repository(added.id)
+    await codeflow_service.delete_repository(user_id, repository_id=added.id)
     with pytest.raises(NotFound):
-        await codeflow_service.get_repository(added.id)
+        await codeflow_service.get_repository(user_id, repository_id=added.id)
     with pytest.raises(NotFound):
-        await codeflow_service.delete_repository(added.id)
+        await codeflow_service.delete_repository(user_id, repository_id=added.id)
     with pytest.raises(NotFound):
-        await codeflow_service.update_repository(uuid.uuid4(), is_active=True)
+        await codeflow_service.update_repository(user_id, repository_id=uuid.uuid4(), is_active=True)
+
+
+async def test_another_users_repository_is_not_found_and_left_alone(
+    codeflow_service: DatabaseService,
+    codeflow_connection: asyncpg.Connection,
+    user_id: str,
+    make_user: MakeUser,
+) -> None:
+    """Holding a repository's UUID is not enough to read, pause or delete it: to any
+    other user it does not exist, even one who monitors the same GitHub repository."""
+    mine = await codeflow_service.add_repository(user_id, repo())
+    other = await make_user()
+    await codeflow_service.create_user_profile(user_id=other, github_id=2, username="hubot")
+    theirs = await codeflow_service.add_repository(other, repo())
+    no_profile = await make_user()
+    missing = uuid.uuid4()
+    for stranger in (other, no_profile):
+        attempts: dict[str, Callable[..., Awaitable[object]]] = {
+            "get": partial(codeflow_service.get_repository, stranger),
+            "update": partial(codeflow_service.update_repository, stranger, is_active=False),
+            "delete": partial(codeflow_service.delete_repository, stranger),
+        }
+        for name, attempt in attempts.items():
+            with pytest.raises(NotFound) as foreign:
+                await attempt(repository_id=mine.id)
+            with pytest.raises(NotFound) as absent:
+                await attempt(repository_id=missing)
+            assert str(foreign.value) == str(absent.value), f"{name}: indistinguishable from a missing one"
+    assert await codeflow_service.get_repository(user_id, repository_id=mine.id) == mine, "unchanged"
+    assert await codeflow_service.get_repository(other, repository_id=theirs.id) == theirs
+    assert await codeflow_connection.fetchval("SELECT count(*) FROM repositories") == 2
+
+
+async def test_add_repository_records_visibility_and_verification(
+    codeflow_service: DatabaseService, user_id: str
+) -> None:
+    public = await codeflow_service.add_repository(user_id, repo(1, "octocat/public"))
+    private = await codeflow_service.add_repository(user_id, repo(2, "octocat/secret", private=True))
+    assert (public.private, private.private) == (False, True)
+    # The caller has just checked on GitHub: verified in the same transaction as the insert.
+    assert private.access_verified_at == private.created_at
+    assert public.access_verified_at == public.created_at
+
+
+def test_repository_data_needs_githubs_private_flag() -> None:
+    with pytest.raises(ValueError, match="private"):
+        RepositoryData(github_id=1, name="a", full_name="b/a", owner="b")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="private"):
+        RepositoryData(github_id=1, name="a", full_name="b/a", owner="b", private="false")  # type: ignore[arg-type]
+
+
+async def test_verify_repository_access_renews_and_corrects_only_the_users_rows(
+    codeflow_service: DatabaseService,
+    codeflow_connection: asyncpg.Connection,
+    user_id: str,
+    make_user: MakeUser,
+) -> None:
+    listed = await codeflow_service.add_repository(user_id, repo(1, "octocat/listed", private=True))
+    unlisted = await codeflow_service.add_repository(user_id, repo(2, "octocat/unlisted", private=True))
+    other = await make_user()
+    await codeflow_service.create_user_profile(user_id=other, github_id=2, username="hubot")
+    theirs = await codeflow_service.add_repository(other, repo(1, "octocat/listed", private=True))
+    await codeflow_connection.execute(
+        "UPDATE repositories SET access_verified_at = now() - interval '3 days'"
+    )
+
+    # GitHub lists 1 (now public) and 3, which this user does not monitor.
+    touched = await codeflow_service.verify_repository_access(
+        user_id, private_by_github_id={1: False, 3: True}
+    )
+    assert touched == 1
+    after = await codeflow_service.get_repository(user_id, repository_id=listed.id)
+    assert after.private is False, "GitHub's flag replaces the stored one"
+    assert after.access_verified_at is not None
+    assert listed.access_verified_at is not None and after.access_verified_at > listed.access_verified_at
+    old = await codeflow_service.get_repository(user_id, repository_id=unlisted.id)
+    assert old.private and old.access_verified_at is not None
+    assert old.access_verified_at < after.access_verified_at, "an unlisted repository is left alone"
+    their_row = await codeflow_service.get_repository(other, repository_id=theirs.id)
+    assert their_row.private and their_row.access_verified_at is not None
+    assert their_row.access_verified_at < after.access_verified_at, "another user's row is not verified"
+    assert await codeflow_service.verify_repository_access(user_id, private_by_github_id={}) == 0
+    assert (
+        await codeflow_service.verify_repository_access(await make_user(), private_by_github_id={1: True})
+        == 0
+    )
 
 
 @pytest.mark.parametrize("bad_id", ["not-a-uuid", "", 42])
@@ -121,16 +216,16 @@ async def test_malformed_repository_ids_are_invalid_input(
     codeflow_service: DatabaseService, bad_id: object
 ) -> None:
     with pytest.raises(InvalidInput):
-        await codeflow_service.get_repository(bad_id)  # type: ignore[arg-type]
+        await codeflow_service.get_repository("u", repository_id=bad_id)  # type: ignore[arg-type]
 
 
 def test_repository_data_rejects_inconsistent_names() -> None:
     with pytest.raises(ValueError, match="owner/name"):
-        RepositoryData(github_id=1, name="a", full_name="b/c", owner="b")
+        RepositoryData(github_id=1, name="a", full_name="b/c", owner="b", private=False)
     with pytest.raises(ValueError, match="owner/name"):  # exactly, as the CHECK compares
-        RepositoryData(github_id=1, name="Hello", full_name="octocat/hello", owner="Octocat")
+        RepositoryData(github_id=1, name="Hello", full_name="octocat/hello", owner="Octocat", private=False)
     with pytest.raises(ValueError):
-        RepositoryData(github_id=-1, name="a", full_name="b/a", owner="b")
+        RepositoryData(github_id=-1, name="a", full_name="b/a", owner="b", private=False)
 
 
 async def test_check_constraints_back_the_models(
@@ -160,8 +255,8 @@ async def test_transaction_commits_or_rolls_back_together(
     async with codeflow_service.transaction() as tx:
         first = await tx.add_repository(user_id, repo(1, "octocat/one"))
         async with tx.transaction() as nested:
-            await nested.update_repository(first.id, is_active=False)
-    assert not (await codeflow_service.get_repository(first.id)).is_active
+            await nested.update_repository(user_id, repository_id=first.id, is_active=False)
+    assert not (await codeflow_service.get_repository(user_id, repository_id=first.id)).is_active
 
 
 async def test_a_failure_caught_inside_a_transaction_is_not_committed_silently(

@@ -165,7 +165,10 @@ async def test_cleanup_removes_inactive_profiles_and_their_repositories_in_batch
     for number, user_id in enumerate([*stale_users, active_user], start=1):
         await codeflow_service.create_user_profile(user_id=user_id, github_id=number, username=f"u{number}")
         await codeflow_service.add_repository(
-            user_id, RepositoryData(github_id=number, name="r", full_name=f"o{number}/r", owner=f"o{number}")
+            user_id,
+            RepositoryData(
+                github_id=number, name="r", full_name=f"o{number}/r", owner=f"o{number}", private=False
+            ),
         )
     await codeflow_connection.execute(
         "UPDATE user_profiles SET last_active_at = now() - interval '31 days' WHERE user_id = ANY($1)",
@@ -192,7 +195,7 @@ async def test_deleting_the_auth_user_cascades_to_profile_and_repositories(
     user_id = await make_user()
     await codeflow_service.create_user_profile(user_id=user_id, github_id=1, username="a")
     await codeflow_service.add_repository(
-        user_id, RepositoryData(github_id=1, name="r", full_name="o/r", owner="o")
+        user_id, RepositoryData(github_id=1, name="r", full_name="o/r", owner="o", private=False)
     )
     await codeflow_connection.execute("DELETE FROM users WHERE id = $1", user_id)
     assert await codeflow_connection.fetchval("SELECT count(*) FROM user_profiles") == 0

@@ -260,20 +260,20 @@ async def test_strict_inputs_on_the_service(
     user_id = await make_user()
     await codeflow_service.create_user_profile(user_id=user_id, github_id=1, username="octocat")
     repository = await codeflow_service.add_repository(
-        user_id, RepositoryData(github_id=7, name="a", full_name="octocat/a", owner="octocat")
+        user_id, RepositoryData(github_id=7, name="a", full_name="octocat/a", owner="octocat", private=False)
     )
-    await codeflow_service.update_repository(repository.id, is_active=False)
+    await codeflow_service.update_repository(user_id, repository_id=repository.id, is_active=False)
     calls: list[Coroutine[Any, Any, object]] = [
         codeflow_service.get_user_repositories(user_id, active_only="false"),  # type: ignore[arg-type]
         codeflow_service.get_user_repositories(user_id, active_only=1),  # type: ignore[arg-type]
-        codeflow_service.update_repository(repository.id, is_active=0),  # type: ignore[arg-type]
+        codeflow_service.update_repository(user_id, repository_id=repository.id, is_active=0),  # type: ignore[arg-type]
         codeflow_service.get_user_profile_by_github_id(True),
         codeflow_service.get_user_profile_by_github_id("1"),  # type: ignore[arg-type]
         codeflow_service.get_user_profile_by_github_id(Decimal(1)),  # type: ignore[arg-type]
         codeflow_service.get_user_profile_by_github_id(1.0),  # type: ignore[arg-type]
         codeflow_service.get_user_profile(user_id.encode()),  # type: ignore[arg-type]
-        codeflow_service.get_repository(repository.id.bytes),  # type: ignore[arg-type]
-        codeflow_service.get_repository(repository.id.int),  # type: ignore[arg-type]
+        codeflow_service.get_repository(user_id, repository_id=repository.id.bytes),  # type: ignore[arg-type]
+        codeflow_service.get_repository(user_id, repository_id=repository.id.int),  # type: ignore[arg-type]
         codeflow_service.create_user_profile(user_id=user_id, github_id=True, username="other"),
         codeflow_service.cleanup_inactive_users(True),
         codeflow_service.cleanup_inactive_users("30"),  # type: ignore[arg-type]
@@ -281,9 +281,9 @@ async def test_strict_inputs_on_the_service(
     for call in calls:
         await refused(codeflow_connection, call)
     with pytest.raises(ValueError, match="github_id"):
-        RepositoryData(github_id="7", name="a", full_name="octocat/a", owner="octocat")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="is_active"):
-        RepositoryData(github_id=7, name="a", full_name="octocat/a", owner="octocat", is_active="no")  # type: ignore[arg-type]
+        RepositoryData(github_id="7", name="a", full_name="octocat/a", owner="octocat", private=False)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="private"):
+        RepositoryData(github_id=7, name="a", full_name="octocat/a", owner="octocat", private="no")  # type: ignore[arg-type]
 
 
 async def test_strict_inputs_on_the_auth_store(

@@ -44,7 +44,7 @@ async def bouncer_pool(
 
 def _repository(github_id: int, name: str) -> RepositoryData:
     return RepositoryData(
-        github_id=github_id, owner="octo", name=name, full_name=f"octo/{name}", is_active=True
+        github_id=github_id, owner="octo", name=name, full_name=f"octo/{name}", is_active=True, private=False
     )
 
 
@@ -61,12 +61,12 @@ async def _journey(service: DatabaseService, make_user: Callable[..., Awaitable[
         async with service.transaction() as tx:
             await tx.add_repository(user_id, _repository(30_000 + n, "third"))
             await tx.add_repository(user_id, _repository(30_000 + n, "third"))  # rolls both back
-    await service.update_repository(first.id, is_active=False)
+    await service.update_repository(user_id, repository_id=first.id, is_active=False)
     counts = await service.count_user_repositories(user_id)
     assert (counts.total, counts.active) == (2, 1)
     assert [r.name for r in await service.get_user_repositories(user_id)] == ["first", "second"]
     assert (await service.get_user_profile_by_username(f"DEV{n}")).github_id == 1000 + n
-    await service.delete_repository(first.id)
+    await service.delete_repository(user_id, repository_id=first.id)
 
 
 async def test_service_runs_through_pgbouncer_in_transaction_mode(

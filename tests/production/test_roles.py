@@ -58,11 +58,11 @@ async def test_application_role_reads_and_writes_rows(api: asyncpg.Pool) -> None
     user_id = await api.fetchval("INSERT INTO users (id) VALUES ('role-user') RETURNING id")
     await service.create_user_profile(user_id=user_id, github_id=7, username="roles")
     repository = await service.add_repository(
-        user_id, RepositoryData(github_id=8, owner="octo", name="r", full_name="octo/r")
+        user_id, RepositoryData(github_id=8, owner="octo", name="r", full_name="octo/r", private=True)
     )
-    await service.update_repository(repository.id, is_active=False)
+    await service.update_repository(user_id, repository_id=repository.id, is_active=False)
     assert (await service.count_user_repositories(user_id)).total == 1
-    await service.delete_repository(repository.id)
+    await service.delete_repository(user_id, repository_id=repository.id)
     assert await api.fetchval("DELETE FROM users WHERE id = 'role-user' RETURNING id") == "role-user"
 
 

@@ -82,7 +82,7 @@ async def test_create_user_profile(
 
 @pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")
 @HYPOTHESIS
-@given(github_id=ANY, name=ANY, owner=ANY, full_name=ANY, is_active=ANY)
+@given(github_id=ANY, name=ANY, owner=ANY, full_name=ANY, is_active=ANY, private=ANY)
 async def test_add_repository_with_unvalidated_data(  # noqa: PLR0917 - hypothesis passes them
     codeflow_service: DatabaseService,
     codeflow_connection: asyncpg.pool.PoolConnectionProxy,
@@ -92,6 +92,7 @@ async def test_add_repository_with_unvalidated_data(  # noqa: PLR0917 - hypothes
     owner: Any,
     full_name: Any,
     is_active: Any,
+    private: Any,
 ) -> None:
     """model_construct skips pydantic, so the database's own checks are what is tested."""
     user_id = await make_user()
@@ -99,7 +100,7 @@ async def test_add_repository_with_unvalidated_data(  # noqa: PLR0917 - hypothes
         user_id=user_id, github_id=abs(hash(user_id)) % 10**9 + 1, username=f"u{abs(hash(user_id)) % 10**9}"
     )
     data = RepositoryData.model_construct(
-        github_id=github_id, name=name, owner=owner, full_name=full_name, is_active=is_active
+        github_id=github_id, name=name, owner=owner, full_name=full_name, is_active=is_active, private=private
     )
     before = await _counts(codeflow_connection)
     outcome = await _call_safely(codeflow_service.add_repository(user_id, data))
@@ -107,7 +108,7 @@ async def test_add_repository_with_unvalidated_data(  # noqa: PLR0917 - hypothes
         assert await _counts(codeflow_connection) == before
     else:
         assert (outcome.github_id, outcome.name, outcome.owner) == (github_id, name, owner)
-        assert await codeflow_service.get_repository(outcome.id) == outcome
+        assert await codeflow_service.get_repository(user_id, repository_id=outcome.id) == outcome
 
 
 @HYPOTHESIS
@@ -126,12 +127,14 @@ async def test_every_lookup_and_update(
         codeflow_service.get_user_profile_by_username(value),
         codeflow_service.update_user_last_active(value),
         codeflow_service.get_user_repositories(value, active_only=flag),
-        codeflow_service.get_repository(value),
+        codeflow_service.get_repository(value, repository_id=value),
         codeflow_service.get_repository_by_github_id(value, number),
         codeflow_service.get_repository_by_full_name(value, value),
         codeflow_service.count_user_repositories(value),
-        codeflow_service.update_repository(value, is_active=flag),
-        codeflow_service.delete_repository(value),
+        codeflow_service.update_repository(value, repository_id=value, is_active=flag),
+        codeflow_service.verify_repository_access(value, private_by_github_id={number: flag}),
+        codeflow_service.verify_repository_access(value, private_by_github_id=value),
+        codeflow_service.delete_repository(value, repository_id=value),
         codeflow_service.cleanup_inactive_users(number, batch_size=number),
         codeflow_service.add_repository(value, flag),
     ]
@@ -145,7 +148,7 @@ async def test_naive_datetimes_are_refused(codeflow_service: DatabaseService, wh
     """No DatabaseService method takes a datetime: one passed anywhere is refused, typed."""
     for call in (
         codeflow_service.cleanup_inactive_users(when),  # type: ignore[arg-type]
-        codeflow_service.get_repository(when),  # type: ignore[arg-type]
+        codeflow_service.get_repository("u", repository_id=when),  # type: ignore[arg-type]
         codeflow_service.update_user_last_active(when),  # type: ignore[arg-type]
     ):
         with pytest.raises(CodeflowError):
@@ -156,7 +159,7 @@ async def test_unknown_uuid_is_not_found(codeflow_service: DatabaseService) -> N
     from codeflow import NotFound  # noqa: PLC0415
 
     with pytest.raises(NotFound):
-        await codeflow_service.get_repository(uuid.uuid4())
+        await codeflow_service.get_repository("u", repository_id=uuid.uuid4())
 
 
 pytestmark = pytest.mark.integration

@@ -80,6 +80,7 @@ async def test_killed_connections_mid_load(
                             name=f"r{task}-{n}",
                             full_name=f"o/r{task}-{n}",
                             owner="o",
+                            private=False,
                         )
                         await service.add_repository(owner, data)
                 seen["ok"] += 1

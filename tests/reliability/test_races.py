@@ -60,7 +60,11 @@ async def test_one_repository_per_user_and_name(
             codeflow_service.add_repository(
                 user_id,
                 RepositoryData(
-                    github_id=1000 + n, name="Hello-World", full_name="octocat/Hello-World", owner="octocat"
+                    github_id=1000 + n,
+                    name="Hello-World",
+                    full_name="octocat/Hello-World",
+                    owner="octocat",
+                    private=False,
                 ),
             )
             for n in range(RACERS)
@@ -83,7 +87,7 @@ async def test_repository_added_while_its_profile_is_deleted_finds_no_profile(
     # see "no profile" (NotFound), not a foreign-key violation.
     user_id = await make_user()
     await codeflow_service.create_user_profile(user_id=user_id, github_id=7, username="octocat")
-    data = RepositoryData(github_id=99, name="late", full_name="octocat/late", owner="octocat")
+    data = RepositoryData(github_id=99, name="late", full_name="octocat/late", owner="octocat", private=False)
     deleting = codeflow_connection.transaction()
     await deleting.start()
     await codeflow_connection.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
@@ -126,7 +130,9 @@ async def test_concurrent_cleanups_with_writes_do_not_deadlock(
             if n % 2:
                 await codeflow_service.update_user_last_active(user_id)
             else:
-                data = RepositoryData(github_id=99, name="late", full_name=f"idle{n}/late", owner=f"idle{n}")
+                data = RepositoryData(
+                    github_id=99, name="late", full_name=f"idle{n}/late", owner=f"idle{n}", private=False
+                )
                 await codeflow_service.add_repository(user_id, data)
         except NotFound:
             return "gone"

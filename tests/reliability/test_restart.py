@@ -35,7 +35,11 @@ async def _writer(service: DatabaseService, user_id: str, task: int, load: Load,
         n += 1
         github_id = (task + 1) * 1_000_000 + n
         data = RepositoryData(
-            github_id=github_id, name=f"r{n}", full_name=f"user{task}/r{n}", owner=f"user{task}"
+            github_id=github_id,
+            name=f"r{n}",
+            full_name=f"user{task}/r{n}",
+            owner=f"user{task}",
+            private=False,
         )
         started = time.monotonic()
         try:

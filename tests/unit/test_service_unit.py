@@ -98,8 +98,12 @@ async def test_cleanup_loops_until_a_short_batch() -> None:
         lambda s: s.create_user_profile(user_id="u\x00", github_id=1, username="a"),
         lambda s: s.get_user_profile_by_github_id(-5),
         lambda s: s.get_user_profile_by_username("nul\x00"),
-        lambda s: s.get_repository("not-a-uuid"),
-        lambda s: s.update_repository(uuid.uuid4(), is_active="yes"),
+        lambda s: s.get_repository("u1", repository_id="not-a-uuid"),
+        lambda s: s.update_repository("u1", repository_id=uuid.uuid4(), is_active="yes"),
+        lambda s: s.verify_repository_access("u1", private_by_github_id={1: "yes"}),
+        lambda s: s.verify_repository_access("u1", private_by_github_id={-1: True}),
+        lambda s: s.verify_repository_access("u1", private_by_github_id=[1]),
+        lambda s: s.verify_repository_access("", private_by_github_id={}),
         lambda s: s.add_repository("u1", {"github_id": 1}),
         lambda s: s.cleanup_inactive_users(True),
     ],
@@ -113,11 +117,24 @@ async def test_invalid_input_never_reaches_sql(call: Any) -> None:
 
 async def test_add_repository_sends_the_data_fields() -> None:
     svc, fake = service(None)
-    data = RepositoryData(github_id=5, name="r", full_name="o/r", owner="o")
+    data = RepositoryData(github_id=5, name="r", full_name="o/r", owner="o", private=True)
     with pytest.raises(NotFound, match="user profile"):
         await svc.add_repository("u1", data)
     assert fake.query_names() == ["create_repository"]
-    assert fake.calls[0][1] == ("u1", 5, "r", "o/r", "o", True)
+    assert fake.calls[0][1] == ("u1", 5, "r", "o/r", "o", True, True)
+
+
+async def test_verify_repository_access_sends_one_row_per_github_id() -> None:
+    svc, fake = service(2)
+    assert await svc.verify_repository_access("u1", private_by_github_id={7: False, 8: True}) == 2
+    assert fake.query_names() == ["verify_repository_access"]
+    assert fake.calls[0][1] == ([7, 8], [False, True], "u1")
+    for listed in ({"7": True}, {True: True}, {7: "yes"}):
+        with pytest.raises(InvalidInput):
+            await svc.verify_repository_access("u1", private_by_github_id=listed)  # type: ignore[arg-type]
+    svc, fake = service()
+    assert await svc.verify_repository_access("u1", private_by_github_id={}) == 0
+    assert fake.calls == [], "nothing listed: no statement"
 
 
 async def test_statements_are_logged_by_name_without_values(caplog: pytest.LogCaptureFixture) -> None:

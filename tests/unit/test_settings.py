@@ -62,6 +62,17 @@ def test_out_of_range_numbers_name_their_variable(monkeypatch: pytest.MonkeyPatc
         load_settings()
 
 
+def test_private_access_window_is_read_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/codeflow")
+    assert load_settings().db_private_access_window_s == 86_400, "24 h, as .env.example says"
+    monkeypatch.setenv("DB_PRIVATE_ACCESS_WINDOW_S", "600")
+    assert load_settings().db_private_access_window_s == 600
+    for out_of_range in ("0", "1e15"):  # 1e15 s would overflow a timedelta
+        monkeypatch.setenv("DB_PRIVATE_ACCESS_WINDOW_S", out_of_range)
+        with pytest.raises(ConfigurationError, match="DB_PRIVATE_ACCESS_WINDOW_S"):
+            load_settings()
+
+
 def test_redact_url_keeps_urls_without_password() -> None:
     assert redact_url("postgresql://app@db/x") == "postgresql://app@db/x"
     assert redact_url("postgresql://app:pw@[::1]:5432/x") == "postgresql://app:***@[::1]:5432/x"
