@@ -18,12 +18,13 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -31,6 +32,7 @@ import pytest
 from pydantic import BaseModel
 
 from codeflow import AccountData, Authenticator, AuthStore, migrate
+from codeflow.auth import AdapterAccount, AdapterSession, AdapterUser, VerificationToken
 from codeflow.pool import create_pool
 from codeflow.settings import load_settings
 
@@ -41,43 +43,47 @@ ENABLE = (
 )
 NEW_YORK = "America/New_York"
 
-# The Prisma models of prisma/schema.prisma: Prisma field -> column, per table.
-PRISMA_FIELDS: dict[str, dict[str, str]] = {
-    "users": {
-        "id": "id",
-        "name": "name",
-        "email": "email",
-        "emailVerified": "email_verified",
-        "image": "image",
-    },
-    "accounts": {
-        "id": "id",
-        "userId": "user_id",
-        "type": "type",
-        "provider": "provider",
-        "providerAccountId": "provider_account_id",
-        "refresh_token": "refresh_token",
-        "access_token": "access_token",
-        "expires_at": "expires_at",
-        "token_type": "token_type",
-        "scope": "scope",
-        "id_token": "id_token",
-        "session_state": "session_state",
-    },
-    "sessions": {"id": "id", "sessionToken": "session_token", "userId": "user_id", "expires": "expires"},
-    "verification_tokens": {"identifier": "identifier", "token": "token", "expires": "expires"},
-    "authenticators": {
-        "credentialID": "credential_id",
-        "userId": "user_id",
-        "providerAccountId": "provider_account_id",
-        "credentialPublicKey": "credential_public_key",
-        "counter": "counter",
-        "credentialDeviceType": "credential_device_type",
-        "credentialBackedUp": "credential_backed_up",
-        "transports": "transports",
-    },
+
+class PrismaField(NamedTuple):
+    column: str
+    type: str  # Prisma's scalar type: String, DateTime, Int, Boolean
+    optional: bool
+    native: str | None  # the @db. attribute, e.g. Timestamptz(3)
+
+
+def read_prisma_schema(text: str) -> dict[str, dict[str, PrismaField]]:
+    """The scalar fields of each model in a Prisma schema, by table then field name,
+    following @@map/@map. Relation fields (typed with a model) have no column."""
+    blocks = re.findall(r"^model (\w+) \{\n(.*?)^\}", text, re.MULTILINE | re.DOTALL)
+    models = {name for name, _ in blocks}
+    tables: dict[str, dict[str, PrismaField]] = {}
+    for name, body in blocks:
+        table = re.search(r'^\s*@@map\("(\w+)"\)', body, re.MULTILINE)
+        fields: dict[str, PrismaField] = {}
+        for line in body.splitlines():
+            field = re.match(r"\s*(\w+)\s+(\w+)(\?|\[\])?(.*)", line)
+            if field is None or field[2] in models:
+                continue
+            column = re.search(r'@map\("(\w+)"\)', field[4])
+            native = re.search(r"@db\.(\w+(?:\(\d+\))?)", field[4])
+            fields[field[1]] = PrismaField(
+                column[1] if column else field[1], field[2], field[3] == "?", native[1] if native else None
+            )
+        tables[table[1] if table else name] = fields
+    return tables
+
+
+PRISMA_MODELS = read_prisma_schema((PROJECT / "schema.prisma").read_text())
+# Prisma field -> column, per table.
+PRISMA_FIELDS = {
+    table: {name: f.column for name, f in fields.items()} for table, fields in PRISMA_MODELS.items()
 }
-INSTANTS = {("users", "emailVerified"), ("sessions", "expires"), ("verification_tokens", "expires")}
+INSTANTS = {
+    (table, name)
+    for table, fields in PRISMA_MODELS.items()
+    for name, f in fields.items()
+    if f.type == "DateTime"
+}
 
 # New York is UTC-5 in January and UTC-4 in July: the control sees both offsets.
 WINTER = datetime(2031, 1, 15, 12, 0, 0, 123000, tzinfo=UTC)
@@ -90,12 +96,12 @@ def _not_available(reason: str) -> NoReturn:
     pytest.skip(f"Prisma interop not run: {reason}; to enable it, {ENABLE}")
 
 
-@pytest.fixture(scope="module")
-def prisma_project() -> Path:
-    """The Node project, installed (npm ci only when node_modules is stale) and generated."""
+def install_prisma_project(project: Path = PROJECT) -> Path:
+    """The Node project, installed (npm ci only when node_modules is stale) and its client
+    generated; a skip (a failure under CI) when Node.js, npm or the registry is missing."""
     try:
         done = subprocess.run(
-            ["bash", str(PROJECT / "install.sh")],
+            ["bash", str(project / "install.sh")],
             capture_output=True,
             text=True,
             timeout=900,
@@ -109,7 +115,12 @@ def prisma_project() -> Path:
     if done.returncode == 4:
         _not_available(f"`npm ci` failed (is the npm registry reachable?): {output[-2000:]}")
     assert done.returncode == 0, f"prisma generate failed:\n{output}"
-    return PROJECT
+    return project
+
+
+@pytest.fixture(scope="module")
+def prisma_project() -> Path:
+    return install_prisma_project()
 
 
 @pytest.fixture(scope="module")
@@ -192,12 +203,6 @@ def from_prisma(table: str, value: Mapping[str, Any]) -> dict[str, Any]:
         else value[field]
         for field, column in fields.items()
     }
-
-
-def to_prisma(table: str, model: BaseModel, *, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A Python model as the object the adapter's method takes."""
-    row = model.model_dump()
-    return {field: row[column] for field, column in PRISMA_FIELDS[table].items() if field not in leave_out}
 
 
 def unique(prefix: str) -> str:
@@ -307,6 +312,95 @@ def check_adapter_reads(results: list[Any], rows: Mapping[str, Any]) -> None:
     assert from_prisma("authenticators", passkey) == expected["authenticators"]
     assert [from_prisma("authenticators", each) for each in passkeys] == [expected["authenticators"]]
     assert from_prisma("verification_tokens", token) == expected["verification_tokens"]
+
+
+# --- the schema ---------------------------------------------------------------------
+
+# Prisma's scalar type and @db. attribute -> the column type it stands for in PostgreSQL.
+PRISMA_TYPES = {
+    ("String", None): "text",
+    ("DateTime", "Timestamptz(3)"): "timestamp(3) with time zone",
+    ("Int", None): "integer",
+    ("Boolean", None): "boolean",
+}
+# Wider in the database than in the Auth.js model: epoch seconds past 2038. Prisma 7 reads
+# and writes them as a number (prisma/adapter.test.mjs stores 2^31 + 17).
+WIDER_COLUMNS = {("accounts", "expires_at"): "bigint"}
+PYTHON_MODELS: dict[str, type[BaseModel]] = {
+    "users": AdapterUser,
+    "accounts": AdapterAccount,
+    "sessions": AdapterSession,
+    "verification_tokens": VerificationToken,
+    "authenticators": Authenticator,
+}
+
+
+async def test_schema_prisma_maps_every_column_of_the_authjs_tables_with_its_type(
+    codeflow_connection: asyncpg.Connection,
+) -> None:
+    """prisma/schema.prisma against the migrated tables, without Node: every column is a
+    field, of the matching type and nullability; and AuthStore's models have the same."""
+    assert set(PRISMA_MODELS) == set(PYTHON_MODELS)
+    for table, fields in PRISMA_MODELS.items():
+        rows = await codeflow_connection.fetch(
+            "SELECT attname, format_type(atttypid, atttypmod) AS type, NOT attnotnull AS nullable"
+            " FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+            table,
+        )
+        columns = {row["attname"]: (row["type"], row["nullable"]) for row in rows}
+        declared = {
+            field.column: (
+                WIDER_COLUMNS.get((table, field.column), PRISMA_TYPES[field.type, field.native]),
+                field.optional,
+            )
+            for field in fields.values()
+        }
+        assert columns == declared, table
+        assert set(PYTHON_MODELS[table].model_fields) == set(columns), table
+
+
+# --- without Node ---------------------------------------------------------------------
+
+
+def test_without_node_the_tests_skip_saying_how_to_enable_them_but_fail_in_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("bash", "cat", "cut", "dirname", "sha256sum"):
+        (tools / tool).symlink_to(shutil.which(tool) or tool)
+    monkeypatch.setenv("PATH", str(tools))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"node and npm are not on PATH.*make test-interop"):
+        install_prisma_project()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run in CI: node and npm are not on PATH"):
+        install_prisma_project()
+
+
+def test_without_the_npm_registry_the_tests_skip_but_fail_in_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """npm ci failing (here a stand-in npm that cannot reach a registry) on a checkout with
+    no node_modules yet."""
+    if shutil.which("node") is None:
+        pytest.skip(f"needs node on PATH; to enable it, {ENABLE}")
+    project = tmp_path / "prisma"
+    project.mkdir()
+    for name in ("install.sh", "package.json", "package-lock.json"):
+        shutil.copy(PROJECT / name, project / name)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "npm").write_text("#!/bin/sh\necho 'npm error network request failed (offline)' >&2\nexit 1\n")
+    (tools / "npm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"registry reachable.*offline.*make test-interop"):
+        install_prisma_project(project)
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="cannot run in CI: `npm ci` failed"):
+        install_prisma_project(project)
+    assert not (project / "node_modules").exists()
 
 
 # --- the adapter's own contract --------------------------------------------------------
