@@ -213,8 +213,9 @@ async def python_writes(store: AuthStore) -> dict[str, BaseModel]:
     """One of everything, written by AuthStore; instants given off UTC and below the
     millisecond, which the store cuts."""
     kolkata = timezone(timedelta(hours=5, minutes=30))
+    email = f"{unique('py')}@example.com"
     user = await store.create_user(
-        email=f"{unique('py')}@example.com",
+        email=email,
         name="Python Writer",
         image="https://example.com/py.png",
         email_verified=(WINTER + timedelta(microseconds=456)).astimezone(kolkata),
@@ -237,9 +238,7 @@ async def python_writes(store: AuthStore) -> dict[str, BaseModel]:
     session = await store.create_session(
         session_token=unique("py-session"), user_id=user.id, expires=SUMMER + timedelta(microseconds=999)
     )
-    token = await store.create_verification_token(
-        identifier=user.email or "", token=unique("py-token"), expires=WINTER
-    )
+    token = await store.create_verification_token(identifier=email, token=unique("py-token"), expires=WINTER)
     passkey = await store.create_authenticator(
         Authenticator(
             credential_id=unique("py-cred"),
@@ -384,7 +383,7 @@ def test_without_the_npm_registry_the_tests_skip_but_fail_in_ci(
     """npm ci failing (here a stand-in npm that cannot reach a registry) on a checkout with
     no node_modules yet."""
     if shutil.which("node") is None:
-        pytest.skip(f"needs node on PATH; to enable it, {ENABLE}")
+        _not_available("node and npm are not on PATH")
     project = tmp_path / "prisma"
     project.mkdir()
     for name in ("install.sh", "package.json", "package-lock.json"):
