@@ -77,6 +77,13 @@ test-unit: $(STAMP) ## tests that need no database
 test-integration: $(STAMP) ## tests on a real, migrated PostgreSQL
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
+.PHONY: interop-deps test-interop
+interop-deps: ## npm ci (when stale) + offline prisma generate for tests/interop/prisma (Node.js 20.19+)
+	bash tests/interop/prisma/install.sh
+
+test-interop: $(STAMP) ## the real @auth/prisma-adapter (Prisma 7) and AuthStore on one migrated database
+	$(BIN)/pytest tests/interop $(PYTEST_ARGS)
+
 lint: $(STAMP) ## ruff (check + format), mypy --strict, compose config, sqlfluff + squawk, cfn-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
