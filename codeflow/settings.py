@@ -145,4 +145,6 @@ def _describe(error: object) -> str:
     details = dict(error)  # type: ignore[call-overload]
     if details.get("type") == "missing":
         return "is required (see .env.example)"
+    if details.get("type") == "value_error":  # our validators' words, without pydantic's "Value error, "
+        return str(details.get("ctx", {}).get("error", "is invalid"))
     return str(details.get("msg", "is invalid"))
