@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import asyncpg
 import pytest
@@ -32,6 +32,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from codeflow import dburl
 
 SUPERUSER_PASSWORD = "scratch-superuser-pw"  # a throwaway local server's
 
@@ -307,10 +309,11 @@ def pgbouncer(database_url: str) -> Iterator[Bouncer]:
     binary = shutil.which("pgbouncer", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
     if binary is None:
         missing_binary("pgbouncer", "pgbouncer")
-    target = urlsplit(database_url)
-    database = target.path.lstrip("/")
-    user = target.username or "postgres"
-    server = f"host={target.hostname or '127.0.0.1'} port={target.port or 5432} dbname={database}"
+    target = dburl.parse(database_url)
+    database = target.database or ""
+    user = target.user or "postgres"
+    (host,) = target.hosts  # PgBouncer fronts one server
+    server = f"host={host.name} port={host.port or 5432} dbname={database}"
     password = f" password={target.password}" if target.password else ""
     folder = _workdir("codeflow-pgbouncer-")
     port = free_port()
