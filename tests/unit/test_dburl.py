@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict
 
-from codeflow import dburl
+from codeflow import ConfigurationError, dburl, load_settings, migrate
 from codeflow.dburl import Host, MalformedURL
+from codeflow.pool import pool_options
 
 SECRET = "s3cretPW"
 
@@ -320,3 +321,35 @@ def test_whatever_we_accept_libpq_and_asyncpg_read_the_same_way(rest: str) -> No
     except MalformedURL:
         return
     _agree(url)
+
+
+# --- callers --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "for_dbmate"),
+    [
+        ("postgresql://u:p@h:6000/db", "postgres://u:p@h:6000/db?sslmode=prefer"),
+        ("postgresql://u@h/db?sslmode=disable", "postgres://u@h/db?sslmode=disable"),
+        # dbmate misreads a socket directory or IPv6 in the authority, and per-host ports
+        ("postgresql://u@%2Ftmp:5433/db", "postgres://u@/db?host=/tmp&port=5433&sslmode=prefer"),
+        ("postgresql://u@[::1]/db", "postgres://u@/db?host=::1&sslmode=prefer"),
+        ("postgresql://u@a:5,b:5/db", "postgres://u@/db?host=a,b&port=5&sslmode=prefer"),
+    ],
+)
+def test_dbmate_gets_hosts_where_it_reads_them(url: str, for_dbmate: str) -> None:
+    assert migrate.dbmate_url(url) == for_dbmate
+
+
+def test_dbmate_cannot_take_hosts_on_different_ports() -> None:
+    with pytest.raises(migrate.MigrationError, match="different ports") as caught:
+        migrate.dbmate_url(f"postgresql://u:{SECRET}@a:1,b:2/db")
+    assert SECRET not in str(caught.value)
+
+
+def test_settings_take_several_hosts_but_iam_needs_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir("/")  # no .env
+    url = "postgresql://app@db1:5432,db2:5432/codeflow?target_session_attrs=read-write"
+    assert load_settings(database_url=url).redacted_database_url == url
+    with pytest.raises(ConfigurationError, match="must name one host"):
+        pool_options(load_settings(database_url=url, db_iam_auth=True))
