@@ -288,6 +288,15 @@ def _checked_name(name: str) -> str:
 def _authority_hosts(authority: str) -> tuple[Host, ...]:
     if not authority:
         return ()
+    # Python's urlsplit (asyncpg's parser) refuses text before the first '[' and anything
+    # but ':' right after its ']' on builds with the bracketed-host check (Debian's 3.11).
+    close = authority.find("]")
+    after_close = authority[close + 1 : close + 2] if close != -1 else ""
+    if "[" in authority and (not authority.startswith("[") or after_close not in ("", ":")):
+        raise MalformedURL(
+            "has an [IPv6 address] that is not the first host, or has no :port before the next one "
+            "(Python's URL parser, asyncpg's, refuses that)"
+        )
     hosts = []
     for spec in authority.split(","):
         if spec.startswith("["):
