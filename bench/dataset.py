@@ -21,18 +21,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from tqdm import tqdm
 
-from codeflow import localdb, migrate
+from codeflow import dburl, localdb, migrate
 
 
 def default_url() -> str:
     """codeflow_bench on the server the dev commands use (started if this project runs it)."""
-    dev = urlsplit(localdb.bring_up("dev").url)
-    return urlunsplit(dev._replace(path="/codeflow_bench"))
+    return dburl.parse(localdb.bring_up("dev").url).with_database("codeflow_bench").render()
 
 
 # Keys at or above this belong to rows the benchmark writes; resets delete them.
@@ -86,7 +84,7 @@ def _repository_count(i: int, low: int, high: int) -> int:
 
 
 def database_name(url: str) -> str:
-    return urlsplit(url).path.strip("/")
+    return dburl.parse(url).database or ""
 
 
 async def prepare_database(url: str, *, fresh: bool = False) -> None:

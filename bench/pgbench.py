@@ -15,9 +15,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bench.dataset import WRITTEN_KEY_BASE, Size
+from codeflow import dburl
 from codeflow.store import all_queries
 
 _CANDIDATES = ("/usr/lib/postgresql/15/bin/pgbench",)
@@ -125,7 +125,8 @@ def run(
     executable = binary()
     if executable is None:
         raise RuntimeError("pgbench not found")
-    parts = urlsplit(url)
+    parsed = dburl.parse(url)
+    host = parsed.hosts[0] if parsed.hosts else dburl.Host("127.0.0.1")
     with tempfile.TemporaryDirectory(prefix="codeflow-pgbench-") as folder:
         script_file = Path(folder) / "script.sql"
         script_file.write_text(render(script))
@@ -145,12 +146,12 @@ def run(
             "-l",
             f"--log-prefix={folder}/log",
             "-h",
-            parts.hostname or "127.0.0.1",
+            host.name,
             "-p",
-            str(parts.port or 5432),
+            str(host.port or 5432),
             "-U",
-            parts.username or "postgres",
-            parts.path.strip("/"),
+            parsed.user or "postgres",
+            parsed.database or "",
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode not in (0, 2):

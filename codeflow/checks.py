@@ -40,14 +40,13 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, NaiveDatetime
 
 import codeflow
-from codeflow import migrate
+from codeflow import dburl, migrate
 from codeflow.errors import CodeflowError, first_line
 from codeflow.queries import Query, QueryLoadError, Returns, load_queries
 from codeflow.store import FULL_SCANS, QUERY_RESULTS
@@ -508,8 +507,8 @@ def seq_scans(
 def plans_url(test_url: str) -> str:
     """The scratch database for the dataset: the test database's name + '_plans', on
     the same server, so the realistic volume never meets the tests' own rows."""
-    parts = urlsplit(test_url)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_plans"))
+    parsed = dburl.parse(test_url)
+    return parsed.with_database(f"{parsed.database}_plans").render()
 
 
 # --- entry points (codeflow-db verify-sql / types / docs) ---------------------------------

@@ -3,6 +3,10 @@
 Each subcommand works without make: `.venv/bin/codeflow-db migrate`, and so on.
 Development commands pick their database as `codeflow.localdb` describes; deploy
 commands (`migrate-deploy`) use only `DATABASE_URL`.
+
+Exit status: 0 done; 1 a check found something (pending migrations, a stale generated
+file, an unhealthy database); 2 an error, reported on one line without a traceback
+(a malformed or refused database URL, a database that is down, a failed migration).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from typing import Any
 import asyncpg
 
 from codeflow import localdb, migrate
+from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError, DatabaseUnavailable
 from codeflow.paths import SCHEMA_FILE
-from codeflow.settings import Settings, load_settings, redact_url, url_problem
+from codeflow.settings import Settings, load_settings
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 Argument = tuple[tuple[str, ...], dict[str, Any]]
@@ -79,7 +84,7 @@ def _refuse_unless_local(url: str, args: argparse.Namespace, action: str) -> Non
     if not localdb.is_local(url) and not args.force:
         raise CodeflowError(
             f"refusing to {action} {redact_url(url)}: it is not a local development database "
-            "(host is not this machine, or its name says prod). Development fixtures and "
+            "(a host it names is not this machine, or its name says prod). Development fixtures and "
             "destructive commands stay local; pass --force if you really mean it."
         )
 
@@ -338,9 +343,6 @@ def _write_or_check(
 
 
 def _interactive(argv: list[str]) -> int:
-    problem = url_problem(argv[-1])
-    if problem:
-        raise CodeflowError(f"database URL {problem}")
     return subprocess.call(argv)
 
 

@@ -25,10 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from codeflow import dburl
 from codeflow.errors import ConfigurationError
 
 Backend = Literal["url", "docker", "embedded"]
@@ -61,9 +61,13 @@ def project_dir() -> Path:
 
 
 def configured_url(role: Role) -> str | None:
-    """The URL the environment or `.env` gives for `role`, if any."""
+    """The URL the environment or `.env` gives for `role`, if any; `ConfigurationError`
+    (as `load_settings` words it, never quoting the URL) if it is malformed."""
     variable = _URL_VARIABLES[role]
     value = os.environ.get(variable) or dotenv_values(project_dir() / ".env").get(variable)
+    problem = value and dburl.problem(value)
+    if problem:
+        raise ConfigurationError(f"invalid settings: {variable}: {problem}")
     return value or None
 
 
@@ -263,9 +267,10 @@ def _free_port() -> int:
 
 
 def is_local(url: str) -> bool:
-    """True for a database on this machine that is not named like production."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    database = parts.path.strip("/").lower()
-    local_host = host in {"localhost", "127.0.0.1", "::1", ""} or host.startswith("/")
-    return local_host and "prod" not in database
+    """True for a database that is not named like production and every host of which
+    (authority, `host=`, each of several) is on this machine. A malformed URL is not."""
+    try:
+        parsed = dburl.parse(url)
+    except dburl.MalformedURL:
+        return False
+    return parsed.is_local and "prod" not in (parsed.database or "").lower()

@@ -12,6 +12,7 @@ two things dbmate leaves out.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import shutil
@@ -21,14 +22,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
+from codeflow import dburl
+from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError, DatabaseUnavailable, describe
 from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
 from codeflow.retry import Backoff, is_transient
-from codeflow.settings import redact_url
 
 # pg_advisory_lock key shared by every migration run of every checkout (any constant works;
 # this one reads as "code flow").
@@ -57,11 +58,18 @@ def dbmate_binary() -> str:
 
 def dbmate_url(url: str) -> str:
     """`url` as dbmate (Go's lib/pq) needs it: the same sslmode libpq and asyncpg would
-    use. lib/pq defaults to `require`, libpq to `prefer`; make the default explicit."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    query.setdefault("sslmode", "prefer")
-    return urlunsplit(parts._replace(scheme="postgres", query=urlencode(query)))
+    use (lib/pq defaults to `require`, libpq to `prefer`: make the default explicit), and
+    socket, IPv6 or several hosts as `host=`, which is all dbmate reads them from."""
+    parsed = dburl.parse(url)
+    parameters = parsed.parameters
+    if not any(name == "sslmode" for name, _ in parameters):
+        parameters += (("sslmode", "prefer"),)
+    parsed = dataclasses.replace(parsed, scheme="postgres", parameters=parameters)
+    unusual = len(parsed.hosts) > 1 or any(host.is_socket or ":" in host.name for host in parsed.hosts)
+    try:
+        return parsed.render(hosts_in_query=unusual)
+    except dburl.MalformedURL as exc:
+        raise MigrationError(f"dbmate cannot use {redact_url(url)}: it {exc}") from None
 
 
 def _dbmate(url: str, *args: str, migrations_dir: Path) -> str:
@@ -111,10 +119,9 @@ async def _connect(url: str, *, wait_s: float = 0.0) -> asyncpg.Connection:
 
 async def ensure_database(url: str) -> bool:
     """Create the database `url` names if it does not exist; True if it was created."""
-    parts = urlsplit(url)
-    database = parts.path.lstrip("/")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    connection = await _connect(maintenance)
+    parsed = dburl.parse(url)
+    database = parsed.database or ""
+    connection = await _connect(parsed.with_database("postgres").render())
     try:
         await connection.execute(f'CREATE DATABASE "{database.replace(chr(34), chr(34) * 2)}"')
         return True
@@ -220,8 +227,7 @@ def normalize_dump(text: str) -> str:
 
 async def schema_text(url: str) -> str:
     """The database's schema as db/schema.sql holds it, with the applied versions."""
-    parts = urlsplit(url)
-    libpq_url = urlunsplit(parts._replace(scheme="postgresql"))
+    libpq_url = dataclasses.replace(dburl.parse(url), scheme="postgresql").render()
     result = await asyncio.to_thread(
         subprocess.run,
         [
@@ -261,9 +267,9 @@ async def dump_schema(url: str, path: Path = SCHEMA_FILE) -> Path:
 
 async def drop_database(url: str) -> None:
     """Drop the database `url` names (closing its other sessions first), if it exists."""
-    parts = urlsplit(url)
-    database = parts.path.lstrip("/").replace('"', '""')
-    connection = await _connect(urlunsplit(parts._replace(path="/postgres")))
+    parsed = dburl.parse(url)
+    database = (parsed.database or "").replace('"', '""')
+    connection = await _connect(parsed.with_database("postgres").render())
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypedDict, cast
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
+from codeflow import dburl
+from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError, ConfigurationError, DatabaseUnavailable, translate
 from codeflow.iam import RdsIamTokenProvider
 from codeflow.retry import Backoff, connect_with_retry
-from codeflow.settings import Settings, load_settings, redact_url
+from codeflow.settings import Settings, load_settings
 
 
 async def _rollback_only(_connection: asyncpg.Connection) -> None:
@@ -122,14 +123,14 @@ def _retrying_connect(settings: Settings, target: str) -> Callable[..., Awaitabl
 
 
 def _iam_provider(settings: Settings, url: str) -> RdsIamTokenProvider:
-    parts = urlsplit(url)
-    if not parts.hostname or not parts.username:
-        raise ConfigurationError("DB_IAM_AUTH=true: the database URL must name the host and the user")
+    parsed = dburl.parse(url)
+    if len(parsed.hosts) != 1 or parsed.hosts[0].is_socket or not parsed.user:
+        raise ConfigurationError(
+            "DB_IAM_AUTH=true: the database URL must name one host (a token is signed for it) and the user"
+        )
+    (host,) = parsed.hosts
     return RdsIamTokenProvider(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=unquote(parts.username),
-        region=settings.db_iam_region,
+        host=host.name, port=host.port or 5432, user=parsed.user, region=settings.db_iam_region
     )
 
 

@@ -8,11 +8,11 @@ in an error, a log line or a `repr`.
 from __future__ import annotations
 
 from typing import Literal, Self
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from codeflow import dburl
 from codeflow.errors import ConfigurationError
 
 
@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     )
 
     database_url: SecretStr = Field(
-        description="postgresql://user:password@host:port/dbname[?sslmode=...]",
+        description=(
+            "postgresql://user:password@host:port/dbname[?sslmode=...]; several hosts "
+            "(host1:port1,host2:port2, with target_session_attrs) are a failover list."
+        ),
     )
     db_pool_min_size: int = Field(default=1, ge=0, description="Connections kept open when idle.")
     db_pool_max_size: int = Field(default=10, ge=1, description="Most connections the pool opens.")
@@ -119,21 +122,21 @@ class Settings(BaseSettings):
                 "use DB_POOL_RESET=transaction with DB_TRANSACTION_POOLER=true"
             )
         urls = (self.database_url, self.database_read_url)
-        if self.db_iam_auth and any(url and has_password(url.get_secret_value()) for url in urls):
+        if self.db_iam_auth and any(url and dburl.parse(url.get_secret_value()).has_password for url in urls):
             raise ValueError("DB_IAM_AUTH=true: the database URLs must not contain a password")
         return self
 
     @field_validator("database_url", "database_read_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        problem = value and url_problem(value.get_secret_value())
+        problem = value and dburl.problem(value.get_secret_value())
         if problem:
             raise ValueError(problem)
         return value
 
     @property
     def redacted_database_url(self) -> str:
-        return redact_url(self.database_url.get_secret_value())
+        return dburl.redact(self.database_url.get_secret_value())
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -152,47 +155,6 @@ def _describe(error: object) -> str:
     details = dict(error)  # type: ignore[call-overload]
     if details.get("type") == "missing":
         return "is required (see .env.example)"
+    if details.get("type") == "value_error":  # our validators' words, without pydantic's "Value error, "
+        return str(details.get("ctx", {}).get("error", "is invalid"))
     return str(details.get("msg", "is invalid"))
-
-
-def url_problem(url: str) -> str | None:
-    """Why `url` is not a usable PostgreSQL URL, or None. Never echoes the URL."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return "is not a valid URL"
-    if parts.scheme not in ("postgresql", "postgres"):
-        return "must start with postgresql:// (or postgres://)"
-    if not parts.hostname and "host=" not in parts.query:
-        return "must name a host (postgresql://user:password@host:port/dbname)"
-    if not parts.path.strip("/"):
-        return "must name a database (postgresql://user:password@host:port/dbname)"
-    return None
-
-
-_SECRET_PARAMETERS = {"password", "sslpassword"}
-
-
-def redact_url(url: str) -> str:
-    """`url` with every password (user-info, `?password=`, `?sslpassword=`) replaced by
-    `***`, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is not None:
-        user = parts.username or ""
-        host = parts.hostname or ""
-        host = f"[{host}]" if ":" in host else host
-        port = f":{parts.port}" if parts.port else ""
-        parts = parts._replace(netloc=f"{user}:***@{host}{port}")
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    if any(name in _SECRET_PARAMETERS for name, _ in query):
-        masked = [(name, "***" if name in _SECRET_PARAMETERS else value) for name, value in query]
-        parts = parts._replace(query=urlencode(masked, safe="*/:"))
-    return urlunsplit(parts)
-
-
-def has_password(url: str) -> bool:
-    """True if `url` carries a password, in its user-info or as a query parameter."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    return parts.password is not None or any(name in _SECRET_PARAMETERS for name, _ in query)

@@ -20,12 +20,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
-from codeflow import localdb, migrate
+from codeflow import dburl, localdb, migrate
 from codeflow.pool import create_pool
 from codeflow.service import DatabaseService
 from codeflow.settings import Settings, load_settings
@@ -40,7 +39,7 @@ def codeflow_database_url() -> str:
     (normal on a branch) would otherwise leave a schema that no file describes.
     """
     target = localdb.bring_up("test")
-    database = urlsplit(target.url).path.strip("/")
+    database = dburl.parse(target.url).database or ""
     if not re.search(r"(^|_)test(_|$)", database):
         raise pytest.UsageError(
             f"codeflow.testing drops and recreates the test database, and {database!r} does not "

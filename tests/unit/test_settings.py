@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from codeflow import ConfigurationError, load_settings
-from codeflow.settings import redact_url
+from codeflow.dburl import redact as redact_url
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +25,7 @@ def test_missing_url_names_the_variable() -> None:
     ("url", "reason"),
     [
         ("mysql://app:s3cret-pw@db:3306/codeflow", "must start with postgresql://"),
-        ("postgresql://app:s3cret-pw@db:notaport/codeflow", "is not a valid URL"),
+        ("postgresql://app:s3cret-pw@db:notaport/codeflow", "has a port that is not a number"),
         ("postgresql://app:s3cret-pw@db:5432", "must name a database"),
         ("postgresql://app:s3cret-pw@/codeflow", "must name a host"),
     ],
@@ -80,10 +80,8 @@ def test_redact_url_keeps_urls_without_password() -> None:
 
 def test_query_string_passwords_are_redacted_too(monkeypatch: pytest.MonkeyPatch) -> None:
     url = "postgresql://app@db.internal/codeflow?password=s3cret-pw&sslpassword=k3y&sslmode=require"
-    assert (
-        redact_url(url)
-        == "postgresql://app@db.internal/codeflow?password=***&sslpassword=***&sslmode=require"
-    )
+    # The redacted form is the canonical one: password= moves to the user-info.
+    assert redact_url(url) == "postgresql://app:***@db.internal/codeflow?sslpassword=***&sslmode=require"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DB_IAM_AUTH", "true")
     with pytest.raises(ConfigurationError, match="must not contain a password") as caught:
