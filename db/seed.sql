@@ -81,8 +81,8 @@ INSERT INTO pull_requests (id, repository_github_id, number, title, author_login
      'https://github.com/github/linguist/pull/1', '2026-03-03 07:00:00+00', '2026-03-08 07:00:00+00', NULL, NULL),
     (3000000002, 3000000001, 2, 'Fix a heuristic', 'octocat', 'open', false, 'heuristic', 'main',
      'https://github.com/github/linguist/pull/2', '2026-03-04 07:00:00+00', '2026-03-04 07:30:00+00', NULL, NULL)
-ON CONFLICT (id) DO UPDATE
-SET repository_github_id = excluded.repository_github_id, number = excluded.number, title = excluded.title,
+ON CONFLICT (repository_github_id, number) DO UPDATE
+SET id = excluded.id, title = excluded.title,
     author_login = excluded.author_login, state = excluded.state, draft = excluded.draft,
     head_ref = excluded.head_ref, base_ref = excluded.base_ref, html_url = excluded.html_url,
     created_at = excluded.created_at, updated_at = excluded.updated_at, closed_at = excluded.closed_at,
