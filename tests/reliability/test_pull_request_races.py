@@ -91,16 +91,22 @@ def expected(data: PullRequestData) -> list[dict[str, object]]:
 
 
 async def at_once(gate: asyncpg.Connection, deliveries: Sequence[Awaitable[object]]) -> list[object]:
-    """Run `deliveries` so that they reach the table at the same moment."""
-    async with gate.transaction():
-        await gate.execute("LOCK TABLE pull_requests IN SHARE MODE")
-        tasks = [asyncio.ensure_future(delivery) for delivery in deliveries]
-        async with asyncio.timeout(10):
-            while await gate.fetchval(  # noqa: ASYNC110 - polling the server, not a local event
-                "SELECT count(*) FROM pg_locks WHERE relation = 'pull_requests'::regclass AND NOT granted"
-            ) < len(tasks):
-                await asyncio.sleep(0.001)
-    return await asyncio.gather(*tasks, return_exceptions=True)
+    """Run `deliveries` so that they reach the table at the same moment; their results
+    or exceptions."""
+    tasks: list[asyncio.Future[object]] = []
+    try:
+        async with gate.transaction():
+            await gate.execute("LOCK TABLE pull_requests IN SHARE MODE")
+            tasks = [asyncio.ensure_future(delivery) for delivery in deliveries]
+            async with asyncio.timeout(10):
+                while await gate.fetchval(  # noqa: ASYNC110 - polling the server, not a local event
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'pull_requests'::regclass"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ) < len(tasks):
+                    await asyncio.sleep(0.001)
+    finally:
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    return results
 
 
 def error_name(error: BaseException) -> str:
