@@ -203,8 +203,9 @@ class PullRequestStore(Store):
     async def upsert_pull_requests(self, batch: Sequence[PullRequestData]) -> int:
         """`upsert_pull_request` for many PRs (an API page, a webhook backlog) in one
         statement. Of several states of one repository and number only the newest
-        counts. Returns how many rows were written. Concurrent batches never deadlock
-        each other (rows are written in key order)."""
+        counts. Returns how many rows were written. Rows are written in key order, so
+        concurrent calls never deadlock each other (unless a `transaction()` holds
+        rows written by earlier calls)."""
         checked = [_checked(data) for data in batch]
         if not checked:
             return 0

@@ -217,7 +217,8 @@ async def test_a_number_moving_to_a_new_id_in_batches(
         newest = max(batch, key=lambda data: data.updated_at)
         assert await cached_at(codeflow_connection, number) == [newest.id]
         assert (await prs.get_pull_request(newest.id)).updated_at == newest.updated_at
-    # And both with the old id cached: the old id's later state loses to the new id's.
+    # The rule is the newest state, whichever id: a newer state of the old id (which
+    # GitHub would not send) takes the number back.
     assert await prs.upsert_pull_requests([pr(2, number=7, minutes=6), pr(1, number=7, minutes=9)]) == 1
     assert await cached_at(codeflow_connection, 7) == [1], "the newest state wins, whichever id"
 
