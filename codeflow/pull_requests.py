@@ -45,8 +45,8 @@ from codeflow.store import (
 
 register_constraint_messages(
     {
-        "pull_requests_repository_github_id_number_key": (
-            "another pull request already has this number in this repository"
+        "pull_requests_id_key": (
+            "this pull request id is cached under another repository or number, which GitHub never changes"
         ),
     }
 )
@@ -209,15 +209,20 @@ class PullRequestStore(Store):
         self._private_access_window = timedelta(seconds=setting(settings, "db_private_access_window_s"))
 
     async def upsert_pull_request(self, data: PullRequestData) -> PullRequest | None:
-        """Cache one PR's state unless the cache holds it or a newer one (by GitHub's
-        `updated_at`). Returns the row written, or None when nothing changed."""
+        """Cache one PR's state unless the cache holds it or a newer one for its
+        repository and number (by GitHub's `updated_at`, ties broken as
+        docs/pull_requests.md says). A newer state under another PR id replaces the
+        cached PR of that number. Returns the row written, or None when nothing changed.
+        Safe to call concurrently with any states of the same PR."""
         row = await self._run("upsert_pull_request", **_checked(data).model_dump())
         return None if row is None else PullRequest.from_row(row)
 
     async def upsert_pull_requests(self, batch: Sequence[PullRequestData]) -> int:
         """`upsert_pull_request` for many PRs (an API page, a webhook backlog) in one
-        statement. Of several states of one PR only the newest counts. Returns how many
-        rows were written."""
+        statement. Of several states of one repository and number only the newest
+        counts. Returns how many rows were written. Rows are written in key order, so
+        concurrent calls never deadlock each other (unless a `transaction()` holds
+        rows written by earlier calls)."""
         if not isinstance(batch, Sequence) or isinstance(batch, (str, bytes)):
             raise InvalidInput("batch must be a list or tuple of PullRequestData")
         checked = [_checked(data) for data in batch]

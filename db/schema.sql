@@ -210,7 +210,7 @@ COMMENT ON TABLE public.pull_requests IS 'Cache of GitHub pull-request state for
 -- Name: COLUMN pull_requests.id; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.pull_requests.id IS 'GitHub''s pull-request id (not the number); 64-bit.';
+COMMENT ON COLUMN public.pull_requests.id IS 'GitHub''s pull-request id (not the number); 64-bit; unique, checked at the end of each statement.';
 
 --
 -- Name: COLUMN pull_requests.repository_github_id; Type: COMMENT; Schema: public; Owner: -
@@ -222,7 +222,7 @@ COMMENT ON COLUMN public.pull_requests.repository_github_id IS 'GitHub id of the
 -- Name: COLUMN pull_requests.number; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.pull_requests.number IS 'The PR number shown on GitHub, unique within its repository.';
+COMMENT ON COLUMN public.pull_requests.number IS 'The PR number shown on GitHub; with repository_github_id the key: one cached PR per number, the newest GitHub reported.';
 
 --
 -- Name: COLUMN pull_requests.author_login; Type: COMMENT; Schema: public; Owner: -
@@ -492,18 +492,24 @@ ALTER TABLE ONLY public.authenticators
     ADD CONSTRAINT authenticators_pkey PRIMARY KEY (user_id, credential_id);
 
 --
+-- Name: pull_requests pull_requests_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pull_requests
+    ADD CONSTRAINT pull_requests_id_key UNIQUE (id) DEFERRABLE;
+
+--
+-- Name: CONSTRAINT pull_requests_id_key ON pull_requests; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON CONSTRAINT pull_requests_id_key ON public.pull_requests IS 'Deferrable so that upserts arbitrate (repository_github_id, number) alone and concurrent first deliveries of a PR never fail.';
+
+--
 -- Name: pull_requests pull_requests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.pull_requests
-    ADD CONSTRAINT pull_requests_pkey PRIMARY KEY (id);
-
---
--- Name: pull_requests pull_requests_repository_github_id_number_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.pull_requests
-    ADD CONSTRAINT pull_requests_repository_github_id_number_key UNIQUE (repository_github_id, number);
+    ADD CONSTRAINT pull_requests_pkey PRIMARY KEY (repository_github_id, number);
 
 --
 -- Name: repositories repositories_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -705,4 +711,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261128000600'),
     ('20261201000100'),
     ('20261201000110'),
-    ('20261201000200');
+    ('20261201000200'),
+    ('20261201000300');

@@ -94,8 +94,8 @@ INSERT INTO pull_requests (id, repository_github_id, number, title, author_login
     -- Of the private repository: hidden from monalisa's dashboard until her access is verified.
     (3000000003, 3000000002, 1, 'Plan the next quarter', 'monalisa', 'open', false, 'q3', 'main',
      'https://github.com/github/roadmap/pull/1', '2026-03-05 07:00:00+00', '2026-03-05 08:00:00+00', NULL, NULL)
-ON CONFLICT (id) DO UPDATE
-SET repository_github_id = excluded.repository_github_id, number = excluded.number, title = excluded.title,
+ON CONFLICT (repository_github_id, number) DO UPDATE
+SET id = excluded.id, title = excluded.title,
     author_login = excluded.author_login, state = excluded.state, draft = excluded.draft,
     head_ref = excluded.head_ref, base_ref = excluded.base_ref, html_url = excluded.html_url,
     created_at = excluded.created_at, updated_at = excluded.updated_at, closed_at = excluded.closed_at,

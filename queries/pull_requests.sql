@@ -1,32 +1,45 @@
--- The pull-request cache (docs/pull_requests.md). Writes apply GitHub's state only when
--- its updated_at is strictly newer than the cached one, so webhooks that arrive late or
--- twice change nothing. Every user_id is users.id, resolved through user_profiles.
+-- The pull-request cache (docs/pull_requests.md). One row per repository and PR number,
+-- holding the newest state GitHub reported for it: a write applies only when its state
+-- is strictly newer than the cached one, so webhooks that arrive late, twice or
+-- concurrently change nothing or converge. "Newer" is one total order, the same in every
+-- write: GitHub's updated_at, then (for states of the same second) the PR id, merged_at,
+-- closed_at (merged, then closed, then open) and the remaining columns, nulls lowest.
+-- Upserts arbitrate the primary key (repository_github_id, number), the table's only
+-- immediate unique index, so concurrent first deliveries of a PR take turns instead of
+-- failing; a newer PR id for a cached number replaces the row, id included.
+-- Every user_id is users.id, resolved through user_profiles.
 -- Deletes pick a bounded batch, then delete by id = any(array(...)): unlike IN (...),
--- that keeps a generic plan on the primary key whatever it guesses the batch size is.
+-- that keeps a generic plan on the id index whatever it guesses the batch size is.
 
 -- name: upsert_pull_request(id, repository_github_id, number, title, author_login, state, draft, head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)<!
--- Inserts a PR or applies a newer state of it; returns the written row, or no row when
--- the cache already held this state or a newer one.
+-- Inserts a PR or applies a newer state of its repository and number; returns the
+-- written row, or no row when the cache already held this state or a newer one.
 INSERT INTO pull_requests AS pr (id, repository_github_id, number, title, author_login, state, draft,
                                  head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)
 VALUES (:id, :repository_github_id, :number, :title, :author_login, :state, :draft,
         :head_ref, :base_ref, :html_url, :created_at, :updated_at, :closed_at, :merged_at)
-ON CONFLICT (id) DO UPDATE
-SET title = excluded.title, author_login = excluded.author_login, state = excluded.state,
+ON CONFLICT (repository_github_id, number) DO UPDATE
+SET id = excluded.id, title = excluded.title, author_login = excluded.author_login, state = excluded.state,
     draft = excluded.draft, head_ref = excluded.head_ref, base_ref = excluded.base_ref,
     html_url = excluded.html_url, created_at = excluded.created_at, updated_at = excluded.updated_at,
     closed_at = excluded.closed_at, merged_at = excluded.merged_at, synced_at = now()
-WHERE excluded.updated_at > pr.updated_at
+WHERE (excluded.updated_at, excluded.id, coalesce(excluded.merged_at, '-infinity'),
+       coalesce(excluded.closed_at, '-infinity'), excluded.draft, excluded.title, excluded.base_ref,
+       excluded.head_ref, excluded.html_url, excluded.author_login::text, excluded.created_at)
+    > (pr.updated_at, pr.id, coalesce(pr.merged_at, '-infinity'),
+       coalesce(pr.closed_at, '-infinity'), pr.draft, pr.title, pr.base_ref,
+       pr.head_ref, pr.html_url, pr.author_login::text, pr.created_at)
 RETURNING pr.id, pr.repository_github_id, pr.number, pr.title, pr.author_login, pr.state, pr.draft,
           pr.head_ref, pr.base_ref, pr.html_url, pr.created_at, pr.updated_at, pr.closed_at,
           pr.merged_at, pr.synced_at;
 
 -- name: upsert_pull_requests(ids, repository_github_ids, numbers, titles, author_logins, states, drafts, head_refs, base_refs, html_urls, created_ats, updated_ats, closed_ats, merged_ats)$
 -- Inserts or applies newer states of many PRs, given column by column as arrays in one
--- statement; returns how many rows it wrote. Of several states of one PR in the batch only
--- the newest counts; rows are written in id order so concurrent batches lock alike.
+-- statement; returns how many rows it wrote. Of several states of one repository and
+-- number in the batch only the newest counts (ON CONFLICT may touch a row only once),
+-- and rows are written in key order, so concurrent batches lock rows alike: no deadlock.
 WITH incoming AS (
-    SELECT DISTINCT ON (id)
+    SELECT DISTINCT ON (repository_github_id, number)
            id, repository_github_id, number, title, author_login, state, draft,
            head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at
     FROM unnest(:ids::bigint[], :repository_github_ids::bigint[], :numbers::integer[], :titles::text[],
@@ -35,7 +48,9 @@ WITH incoming AS (
                 :updated_ats::timestamptz[], :closed_ats::timestamptz[], :merged_ats::timestamptz[])
          AS batch (id, repository_github_id, number, title, author_login, state, draft,
                    head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)
-    ORDER BY id ASC, updated_at DESC
+    ORDER BY repository_github_id ASC, number ASC, updated_at DESC, id DESC,
+             coalesce(merged_at, '-infinity') DESC, coalesce(closed_at, '-infinity') DESC, draft DESC,
+             title DESC, base_ref DESC, head_ref DESC, html_url DESC, author_login DESC, created_at DESC
 ), written AS (
     INSERT INTO pull_requests AS pr (id, repository_github_id, number, title, author_login, state, draft,
                                      head_ref, base_ref, html_url, created_at, updated_at, closed_at,
@@ -43,13 +58,19 @@ WITH incoming AS (
     SELECT id, repository_github_id, number, title, author_login, state, draft,
            head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at
     FROM incoming
-    ORDER BY id
-    ON CONFLICT (id) DO UPDATE
-    SET title = excluded.title, author_login = excluded.author_login, state = excluded.state,
-        draft = excluded.draft, head_ref = excluded.head_ref, base_ref = excluded.base_ref,
-        html_url = excluded.html_url, created_at = excluded.created_at, updated_at = excluded.updated_at,
-        closed_at = excluded.closed_at, merged_at = excluded.merged_at, synced_at = now()
-    WHERE excluded.updated_at > pr.updated_at
+    ORDER BY repository_github_id, number
+    ON CONFLICT (repository_github_id, number) DO UPDATE
+    SET id = excluded.id, title = excluded.title, author_login = excluded.author_login,
+        state = excluded.state, draft = excluded.draft, head_ref = excluded.head_ref,
+        base_ref = excluded.base_ref, html_url = excluded.html_url, created_at = excluded.created_at,
+        updated_at = excluded.updated_at, closed_at = excluded.closed_at, merged_at = excluded.merged_at,
+        synced_at = now()
+    WHERE (excluded.updated_at, excluded.id, coalesce(excluded.merged_at, '-infinity'),
+           coalesce(excluded.closed_at, '-infinity'), excluded.draft, excluded.title, excluded.base_ref,
+           excluded.head_ref, excluded.html_url, excluded.author_login::text, excluded.created_at)
+        > (pr.updated_at, pr.id, coalesce(pr.merged_at, '-infinity'),
+           coalesce(pr.closed_at, '-infinity'), pr.draft, pr.title, pr.base_ref,
+           pr.head_ref, pr.html_url, pr.author_login::text, pr.created_at)
     RETURNING pr.id
 )
 SELECT count(*) FROM written;

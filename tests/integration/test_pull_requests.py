@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import asyncpg
 import pytest
@@ -184,12 +185,102 @@ async def test_batch_with_mixed_ages(
     assert await prs.upsert_pull_requests([]) == 0
 
 
-async def test_one_number_twice_in_a_repository_is_refused(prs: PullRequestStore) -> None:
-    await prs.upsert_pull_request(pr(1))
-    clash = pr(2).model_copy(update={"number": 1})
+async def cached_at(connection: asyncpg.Connection, number: int, repo: int = HELLO) -> list[int]:
+    """The ids cached for one repository and number."""
+    return [
+        row["id"]
+        for row in await connection.fetch(
+            "SELECT id FROM pull_requests WHERE repository_github_id = $1 AND number = $2", repo, number
+        )
+    ]
+
+
+async def test_a_number_moving_to_a_new_id_replaces_the_old_pr(
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection, user_id: str
+) -> None:
+    # GitHub deleted PR 1 (number 7) and gave the number to PR 2: the newer state wins
+    # the number, whichever id it carries; the old id is gone from the cache.
+    await prs.upsert_pull_request(pr(1, number=7, minutes=1))
+    moved = await prs.upsert_pull_request(pr(2, number=7, minutes=5, title="re-created"))
+    assert moved is not None and (moved.id, moved.number, moved.title) == (2, 7, "re-created")
+    assert await cached_at(codeflow_connection, 7) == [2]
+    with pytest.raises(NotFound):
+        await prs.get_pull_request(user_id, pull_request_id=1)
+    version = await row_version(codeflow_connection, 2)
+    assert await prs.upsert_pull_request(pr(1, number=7, minutes=3)) is None, "a late state of the old id"
+    assert await prs.upsert_pull_requests([pr(1, number=7, minutes=4)]) == 0
+    assert await prs.upsert_pull_request(pr(2, number=7, minutes=5, title="re-created")) is None
+    assert await row_version(codeflow_connection, 2) == version
+    assert await prs.upsert_pull_request(pr(2, number=7, minutes=6, state="closed")) is not None
+
+
+async def test_a_number_moving_to_a_new_id_in_batches(
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection, user_id: str
+) -> None:
+    await prs.upsert_pull_requests([pr(1, number=7, minutes=1), pr(3, number=8, minutes=1)])
+    assert await prs.upsert_pull_requests([pr(2, number=7, minutes=5), pr(3, number=8, minutes=2)]) == 2
+    assert await cached_at(codeflow_connection, 7) == [2]
+    # Both ids of one number in one batch, uncached, in either order: the newer state only.
+    for number, batch in (
+        (9, [pr(4, number=9, minutes=1), pr(5, number=9, minutes=2), pr(4, number=9, minutes=3)]),
+        (10, [pr(7, number=10, minutes=2), pr(6, number=10, minutes=1)]),
+    ):
+        assert await prs.upsert_pull_requests(batch) == 1
+        newest = max(batch, key=lambda data: data.updated_at)
+        assert await cached_at(codeflow_connection, number) == [newest.id]
+        assert (
+            await prs.get_pull_request(user_id, pull_request_id=newest.id)
+        ).updated_at == newest.updated_at
+    # The rule is the newest state, whichever id: a newer state of the old id (which
+    # GitHub would not send) takes the number back.
+    assert await prs.upsert_pull_requests([pr(2, number=7, minutes=6), pr(1, number=7, minutes=9)]) == 1
+    assert await cached_at(codeflow_connection, 7) == [1], "the newest state wins, whichever id"
+
+
+async def test_states_of_the_same_second_are_ordered_the_same_in_any_order(
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection, user_id: str
+) -> None:
+    # GitHub's updated_at has one-second resolution. At equal updated_at: the higher id,
+    # then merged over closed over open, then the other columns; in any delivery order.
+    same_second = [
+        pr(1, number=1, state="open", title="b"),
+        pr(1, number=1, state="closed", title="a"),
+        pr(1, number=1, state="merged", title="a"),
+        pr(1, number=1, state="merged", title="b"),
+    ]
+    for order in (same_second, same_second[::-1]):
+        await codeflow_connection.execute("TRUNCATE pull_requests")
+        for data in order:
+            await prs.upsert_pull_request(data)
+        winner = await prs.get_pull_request(user_id, pull_request_id=1)
+        assert (winner.state, winner.title) == ("merged", "b")
+        await codeflow_connection.execute("TRUNCATE pull_requests")
+        assert await prs.upsert_pull_requests(order) == 1
+        assert await prs.get_pull_request(user_id, pull_request_id=1) == winner.model_copy(
+            update={"synced_at": ANY}
+        )
+    version = await row_version(codeflow_connection, 1)
+    assert await prs.upsert_pull_requests(same_second) == 0
+    assert await row_version(codeflow_connection, 1) == version
+    for order in ([pr(2, number=5), pr(3, number=5)], [pr(3, number=5), pr(2, number=5)]):
+        await codeflow_connection.execute("TRUNCATE pull_requests")
+        for data in order:
+            await prs.upsert_pull_request(data)
+        assert await cached_at(codeflow_connection, 5) == [3], "the higher (newer) id"
+
+
+async def test_an_id_under_another_number_is_refused_and_nothing_is_written(
+    prs: PullRequestStore, codeflow_connection: asyncpg.Connection
+) -> None:
+    # A PR's repository and number never change on GitHub: a state that says otherwise
+    # is refused, with the rest of its batch.
+    await prs.upsert_pull_request(pr(1, number=1))
     with pytest.raises(AlreadyExists) as caught:
-        await prs.upsert_pull_request(clash)
-    assert caught.value.constraint == "pull_requests_repository_github_id_number_key"
+        await prs.upsert_pull_request(pr(1, number=2, minutes=1))
+    assert caught.value.constraint == "pull_requests_id_key"
+    with pytest.raises(AlreadyExists):
+        await prs.upsert_pull_requests([pr(5, number=5), pr(1, number=2, minutes=1)])
+    assert await codeflow_connection.fetchval("SELECT count(*) FROM pull_requests") == 1
 
 
 def github_payload(**changes: Any) -> dict[str, Any]:
