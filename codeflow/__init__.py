@@ -1,6 +1,21 @@
-"""CodeFlow's data layer: PostgreSQL through named SQL, asyncpg and pydantic models."""
+"""CodeFlow's data layer: PostgreSQL through named SQL, asyncpg and pydantic models.
 
-from codeflow.auth import AccountData, Authenticator, AuthStore
+`Database` is the entry point: it owns the pools and exposes the stores (`profiles`,
+`repositories`, `auth`, `pull_requests`, `health`); everything a caller passes or gets
+back is a plain value or one of the models below, never a driver object.
+"""
+
+from codeflow.auth import (
+    AdapterAccount,
+    AdapterSession,
+    AdapterUser,
+    Authenticator,
+    AuthStore,
+    PurgeCounts,
+    SessionAndUser,
+    VerificationToken,
+)
+from codeflow.database import Database, Stores, Transaction
 from codeflow.errors import (
     AlreadyExists,
     CodeflowError,
@@ -15,9 +30,8 @@ from codeflow.errors import (
     ReferencedRowMissing,
     TransactionConflict,
 )
-from codeflow.health import check_database_connection, health_report
-from codeflow.models import HealthReport, Repository, RepositoryCounts, RepositoryData, UserProfile
-from codeflow.pool import close_pool, create_pool, get_pool
+from codeflow.health import HealthReport, HealthStore
+from codeflow.profiles import ProfileStore, UserProfile
 from codeflow.pull_requests import (
     DashboardPage,
     DashboardPullRequest,
@@ -25,13 +39,16 @@ from codeflow.pull_requests import (
     PullRequest,
     PullRequestCounts,
     PullRequestData,
+    PullRequestState,
     PullRequestStore,
 )
-from codeflow.service import DatabaseService
+from codeflow.repositories import Repository, RepositoryCounts, RepositoryStore
 from codeflow.settings import Settings, load_settings
 
 __all__ = [
-    "AccountData",
+    "AdapterAccount",
+    "AdapterSession",
+    "AdapterUser",
     "AlreadyExists",
     "AuthStore",
     "Authenticator",
@@ -39,31 +56,34 @@ __all__ = [
     "ConfigurationError",
     "DashboardPage",
     "DashboardPullRequest",
-    "DatabaseService",
+    "Database",
     "DatabaseUnavailable",
     "HealthReport",
+    "HealthStore",
     "InvalidInput",
     "NotFound",
     "PoolClosed",
     "PoolExhausted",
+    "ProfileStore",
     "PruneResult",
     "PullRequest",
     "PullRequestCounts",
     "PullRequestData",
+    "PullRequestState",
     "PullRequestStore",
+    "PurgeCounts",
     "QueryFailed",
     "QueryTimeout",
     "ReferencedRowMissing",
     "Repository",
     "RepositoryCounts",
-    "RepositoryData",
+    "RepositoryStore",
+    "SessionAndUser",
     "Settings",
+    "Stores",
+    "Transaction",
     "TransactionConflict",
     "UserProfile",
-    "check_database_connection",
-    "close_pool",
-    "create_pool",
-    "get_pool",
-    "health_report",
+    "VerificationToken",
     "load_settings",
 ]

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Self, TypedDict, TypeVar, Unpack
 
 from pydantic import AfterValidator, Field, TypeAdapter
 
-from codeflow.errors import InvalidInput, register_constraint_messages
+from codeflow.errors import register_constraint_messages
 from codeflow.models import BIGINT_MAX, Input, Row, Text, Timestamp, UserId, bounded
 from codeflow.store import BATCH_SIZE, Store, build, declare_results, found, in_batches, text, validated
 
@@ -230,7 +230,7 @@ declare_results(
 
 
 class AuthStore(Store):
-    """The Auth.js adapter operations over a pool (or, inside `transaction()`, one connection)."""
+    """The Auth.js adapter operations (`Database.auth`, or a transaction's)."""
 
     # --- users -----------------------------------------------------------------------
 
@@ -282,14 +282,42 @@ class AuthStore(Store):
 
     # --- accounts --------------------------------------------------------------------
 
-    async def link_account(self, account: AccountData) -> AdapterAccount:
-        """Link a provider account to a user; every field is stored and returned as given.
+    async def link_account(
+        self,
+        *,
+        user_id: str,
+        type: str,
+        provider: str,
+        provider_account_id: str,
+        refresh_token: str | None = None,
+        access_token: str | None = None,
+        expires_at: int | None = None,
+        token_type: str | None = None,
+        scope: str | None = None,
+        id_token: str | None = None,
+        session_state: str | None = None,
+    ) -> AdapterAccount:
+        """Link a provider account to a user (the adapter's `AdapterAccount` fields);
+        every field is stored and returned as given. `expires_at` is the access token's
+        expiry in epoch seconds.
 
         `AlreadyExists` if the provider account is linked already; `ReferencedRowMissing`
         if there is no such user.
         """
-        if not isinstance(account, AccountData):
-            raise InvalidInput("account must be an AccountData")
+        account = build(
+            AccountData,
+            user_id=user_id,
+            type=type,
+            provider=provider,
+            provider_account_id=provider_account_id,
+            refresh_token=refresh_token,
+            access_token=access_token,
+            expires_at=expires_at,
+            token_type=token_type,
+            scope=scope,
+            id_token=id_token,
+            session_state=session_state,
+        )
         row = await self._run("create_auth_account", **account.model_dump())
         return AdapterAccount.from_row(row)
 
@@ -357,14 +385,35 @@ class AuthStore(Store):
 
     # --- authenticators (WebAuthn) ---------------------------------------------------
 
-    async def create_authenticator(self, authenticator: Authenticator) -> Authenticator:
-        """Register a WebAuthn credential.
+    async def create_authenticator(
+        self,
+        *,
+        credential_id: str,
+        user_id: str,
+        provider_account_id: str,
+        credential_public_key: str,
+        counter: int,
+        credential_device_type: str,
+        credential_backed_up: bool,
+        transports: str | None = None,
+    ) -> Authenticator:
+        """Register a WebAuthn credential (the adapter's `AdapterAuthenticator` fields;
+        `credential_id` and `credential_public_key` are base64url).
 
         `AlreadyExists` if the credential id is registered; `ReferencedRowMissing` if
         there is no such user.
         """
-        if not isinstance(authenticator, Authenticator):
-            raise InvalidInput("authenticator must be an Authenticator")
+        authenticator = build(
+            Authenticator,
+            credential_id=credential_id,
+            user_id=user_id,
+            provider_account_id=provider_account_id,
+            credential_public_key=credential_public_key,
+            counter=counter,
+            credential_device_type=credential_device_type,
+            credential_backed_up=credential_backed_up,
+            transports=transports,
+        )
         return Authenticator.from_row(
             await self._run("create_auth_authenticator", **authenticator.model_dump())
         )

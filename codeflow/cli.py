@@ -25,10 +25,11 @@ from typing import Any
 import asyncpg
 
 from codeflow import localdb, migrate
+from codeflow.database import Database
 from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError, DatabaseUnavailable
 from codeflow.paths import SCHEMA_FILE
-from codeflow.settings import Settings, load_settings
+from codeflow.settings import load_settings
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 Argument = tuple[tuple[str, ...], dict[str, Any]]
@@ -66,18 +67,12 @@ def _target(args: argparse.Namespace, *, start: bool = True) -> localdb.Target:
 
 
 @asynccontextmanager
-async def _pool(args: argparse.Namespace) -> AsyncIterator[tuple[localdb.Target, Settings, asyncpg.Pool]]:
-    """The selected database, its settings and a pool on it, closed afterwards. Starts
+async def _database(args: argparse.Namespace) -> AsyncIterator[tuple[localdb.Target, Database]]:
+    """The selected database and a `Database` open on it, closed afterwards. Starts
     nothing: a scheduled job without DATABASE_URL must fail, not bring up a dev server."""
-    from codeflow.pool import create_pool  # noqa: PLC0415
-
     target = _target(args, start=False)
-    settings = load_settings(database_url=target.url)
-    pool = await create_pool(settings)
-    try:
-        yield target, settings, pool
-    finally:
-        await pool.close()
+    async with Database(load_settings(database_url=target.url)) as database:
+        yield target, database
 
 
 def _refuse_unless_local(url: str, args: argparse.Namespace, action: str) -> None:
@@ -187,10 +182,8 @@ async def seed(args: argparse.Namespace) -> int:
     TEST,
 )
 async def purge(args: argparse.Namespace) -> int:
-    from codeflow.auth import AuthStore  # noqa: PLC0415
-
-    async with _pool(args) as (target, settings, pool):
-        counts = await AuthStore(pool, settings=settings).purge_expired(batch_size=args.batch_size)
+    async with _database(args) as (target, database):
+        counts = await database.auth.purge_expired(batch_size=args.batch_size)
     say(
         f"purged {counts.sessions} expired sessions and {counts.verification_tokens} "
         f"expired verification tokens from {redact_url(target.url)}"
@@ -206,10 +199,8 @@ async def purge(args: argparse.Namespace) -> int:
     TEST,
 )
 async def prune_prs(args: argparse.Namespace) -> int:
-    from codeflow.pull_requests import PullRequestStore  # noqa: PLC0415
-
-    async with _pool(args) as (target, settings, pool):
-        pruned = await PullRequestStore(pool, settings=settings).prune_pull_requests(
+    async with _database(args) as (target, database):
+        pruned = await database.pull_requests.prune_pull_requests(
             closed_retention_days=args.retention_days, batch_size=args.batch_size
         )
     say(

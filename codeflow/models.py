@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
-from uuid import UUID
 
 from pydantic import (
     AfterValidator,
@@ -17,7 +16,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    model_validator,
 )
 
 from codeflow.errors import QueryFailed
@@ -132,78 +130,3 @@ class Row(BaseModel):
 def _fields(exc: ValidationError) -> list[str]:
     """The fields a validation error is about, without their values."""
     return sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors(include_input=False)})
-
-
-class UserProfile(Row):
-    id: UUID
-    user_id: str
-    github_id: int
-    username: str
-    last_active_at: AwareDatetime
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-
-
-class Repository(Row):
-    id: UUID
-    user_id: str = Field(description="The Auth.js user (users.id) who monitors it.")
-    github_id: int
-    name: str
-    full_name: str
-    owner: str
-    is_active: bool
-    private: bool = Field(description="GitHub's private flag, as the caller last saw it.")
-    access_verified_at: AwareDatetime | None = Field(
-        description="When the caller last confirmed on GitHub that this user can read it; None: never."
-    )
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-
-
-class RepositoryCounts(Row):
-    total: int
-    active: int
-
-
-class NewUserProfile(Input):
-    user_id: UserId
-    github_id: GithubId
-    username: GithubLogin
-
-
-class RepositoryData(Input):
-    """A repository to monitor, as GitHub describes it."""
-
-    github_id: GithubId
-    name: RepositoryName
-    full_name: str
-    owner: GithubLogin
-    # No default, as neither is safe to assume: false would keep a private repository's
-    # PRs visible after the user loses access, true would hide a public one's once the
-    # access window lapses. Every caller has GitHub's answer at hand.
-    private: bool = Field(strict=True)
-    is_active: bool = True
-
-    @model_validator(mode="after")
-    def _full_name_is_owner_slash_name(self) -> Self:
-        # Exactly, as GitHub spells it and as repositories_full_name_check compares.
-        if self.full_name != f"{self.owner}/{self.name}":
-            raise ValueError("full_name must be owner/name")
-        return self
-
-
-class HealthReport(BaseModel):
-    """What the app's health endpoint reports about the database."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ok: bool
-    server_version: str | None = None
-    in_recovery: bool | None = None
-    latency_ms: float | None = None
-    pool_size: int = 0
-    pool_idle: int = 0
-    pool_max: int = 0
-    applied_migrations: int = 0
-    pending_migrations: list[str] = Field(default_factory=list)
-    error: str | None = None

@@ -1,13 +1,8 @@
-"""The asyncpg pool: built from `Settings`, plus one lazily created per process.
-
-Serverless handlers reuse a warm process across invocations; `get_pool()` gives them
-one pool per process (the story's Prisma singleton) and `close_pool()` ends it.
-"""
+"""The asyncpg pool, built from `Settings` (internal: `codeflow.Database` owns the pools)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict, cast
 
 import asyncpg
@@ -156,47 +151,3 @@ async def create_pool(
         target = redact_url(_url(settings, read_only=read_only))
         error = DatabaseUnavailable(f"cannot connect to {target}: {error}", sqlstate=error.sqlstate)
     raise error  # outside the except block: no driver error in the chain
-
-
-# The process-wide pools (keyed by read_only), each as the task that creates it:
-# concurrent first callers await the same task, and a failed creation is forgotten so
-# that the next call retries.
-_Slot = tuple[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]]
-_process_pools: dict[bool, _Slot] = {}
-
-
-async def get_pool(settings: Settings | None = None) -> asyncpg.Pool:
-    """The process-wide pool, created on first use (and again if its event loop has ended)."""
-    return await _process_pool(read_only=False, create=lambda: create_pool(settings))
-
-
-async def get_read_pool(settings: Settings | None = None) -> asyncpg.Pool:
-    """The process-wide pool for reads that tolerate replication lag: read-only, on
-    DATABASE_READ_URL (on DATABASE_URL when no replica is set, so that a write sent here
-    fails in every environment, not only in those with a replica)."""
-    settings = settings or load_settings()
-    return await _process_pool(read_only=True, create=lambda: create_pool(settings, read_only=True))
-
-
-async def _process_pool(
-    *, read_only: bool, create: Callable[[], Coroutine[Any, Any, asyncpg.Pool]]
-) -> asyncpg.Pool:
-    loop = asyncio.get_running_loop()
-    current = _process_pools.get(read_only)
-    if current is None or current[0] is not loop:
-        current = _process_pools[read_only] = (loop, loop.create_task(create()))
-    task = current[1]
-    try:
-        return await asyncio.shield(task)
-    except BaseException:
-        if task.done() and _process_pools.get(read_only) is current:
-            del _process_pools[read_only]
-        raise
-
-
-async def close_pool() -> None:
-    """Close the process-wide pools, if any are open."""
-    while _process_pools:
-        _, (_, task) = _process_pools.popitem()
-        if not task.done() or (not task.cancelled() and task.exception() is None):
-            await (await task).close()

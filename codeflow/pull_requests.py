@@ -27,19 +27,18 @@ from pydantic import (
 
 from codeflow.errors import InvalidInput, register_constraint_messages
 from codeflow.models import BIGINT_MAX, GithubId, Input, Row, Text, Timestamp, bounded
-from codeflow.settings import Settings
 from codeflow.store import (
     BATCH_SIZE,
     DAYS,
     GITHUB_ID,
     USER_ID,
-    Executor,
+    Runner,
     Store,
     declare_results,
+    flag,
     found,
     in_batches,
     invalid,
-    setting,
     validated,
 )
 
@@ -197,16 +196,16 @@ declare_results(
 
 
 class PullRequestStore(Store):
-    """The pull-request cache over a pool (or, inside `transaction()`, one connection).
+    """The pull-request cache (`Database.pull_requests`, or a transaction's).
 
     Reads for a user show a private repository's PRs only while that user's access to it
     was verified on GitHub less than `DB_PRIVATE_ACCESS_WINDOW_S` ago, by the database's
-    clock (`DatabaseService.add_repository`, `verify_repository_access`).
+    clock (`RepositoryStore.add_repository`, `verify_repository_access`).
     """
 
-    def __init__(self, pool: Executor, *, settings: Settings | None = None) -> None:
-        super().__init__(pool, settings=settings)
-        self._private_access_window = timedelta(seconds=setting(settings, "db_private_access_window_s"))
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(runner)
+        self._private_access_window = timedelta(seconds=runner.settings.db_private_access_window_s)
 
     async def upsert_pull_request(self, data: PullRequestData) -> PullRequest | None:
         """Cache one PR's state unless the cache holds it or a newer one for its
@@ -264,8 +263,7 @@ class PullRequestStore(Store):
         is inserted meanwhile; a PR updated meanwhile moves to the top, so the pages
         already behind the cursor may miss it. Empty for a user with no profile.
         """
-        if draft is not None and not isinstance(draft, bool):
-            raise InvalidInput("draft must be a bool or None")
+        draft = None if draft is None else flag(draft, "draft")
         before_updated_at, before_id = (None, None) if cursor is None else _position(cursor)
         page_size = validated(_PAGE_SIZE, limit, "limit")
         rows = await self._run(

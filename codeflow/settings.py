@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Optional read replica (same form as DATABASE_URL) for reads that tolerate "
-            "replication lag; see get_read_pool. Writes always use DATABASE_URL."
+            "replication lag: `Database.read`. Writes always use DATABASE_URL."
         ),
     )
     db_transaction_pooler: bool = Field(

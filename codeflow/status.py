@@ -2,44 +2,46 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from codeflow import localdb
+from codeflow.database import Database
 from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError
-from codeflow.health import health_report
 from codeflow.settings import load_settings
 
 
 async def describe(target: localdb.Target) -> tuple[str, bool]:
     """A short report and whether the database is healthy and fully migrated."""
     lines = [f"database  {redact_url(target.url)}  ({target.backend})"]
+    database = Database(load_settings(database_url=target.url, db_pool_min_size=1, db_pool_max_size=1))
     try:
-        from codeflow.pool import create_pool  # noqa: PLC0415
-
-        pool = await create_pool(
-            load_settings(database_url=target.url, db_pool_min_size=1, db_pool_max_size=1)
-        )
+        await database.open()
     except CodeflowError as exc:
         lines.append(f"health    DOWN: {exc}")
         return "\n".join(lines), False
     try:
-        report = await health_report(pool)
-        lines.append(
-            f"health    ok  server {report.server_version}  round trip {report.latency_ms} ms"
-            if report.ok
-            else f"health    DOWN: {report.error}"
-        )
-        lines.append(
-            f"migrations  {report.applied_migrations} applied, "
-            f"{len(report.pending_migrations)} pending {report.pending_migrations or ''}".rstrip()
-        )
-        tables = await pool.fetch(
+        report = await database.health.report()
+    finally:
+        await database.close()
+    lines.append(
+        f"health    ok  server {report.server_version}  round trip {report.latency_ms} ms"
+        if report.ok
+        else f"health    DOWN: {report.error}"
+    )
+    lines.append(
+        f"migrations  {report.applied_migrations} applied, "
+        f"{len(report.pending_migrations)} pending {report.pending_migrations or ''}".rstrip()
+    )
+    connection = await asyncpg.connect(target.url)
+    try:
+        tables = await connection.fetch(
             "SELECT relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY relname"
         )
         for row in tables:
-            rows = await pool.fetchval(f'SELECT count(*) FROM "{row["table"]}"')
+            rows = await connection.fetchval(f'SELECT count(*) FROM "{row["table"]}"')
             lines.append(f"  {row['table']:<24}{rows:>8} rows")
-        healthy = report.ok and not report.pending_migrations
     finally:
-        await pool.close()
-    return "\n".join(lines), healthy
+        await connection.close()
+    return "\n".join(lines), report.ok and not report.pending_migrations

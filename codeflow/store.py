@@ -1,7 +1,8 @@
-"""`Store`: the base of the package's typed stores, and their input checks.
+"""`Store`, the base of the package's typed stores; `Runner`, where their statements
+run; and the input checks the stores share.
 
-A store runs named queries (codeflow.queries) on a pool, or inside `transaction()`
-on one connection, so several calls commit or roll back together.
+A store runs named queries (codeflow.queries) on a pool, or inside a transaction on one
+connection, so several calls commit or roll back together (`codeflow.Database`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from codeflow.query_types import RunQuery
 
 Connection = asyncpg.Connection | PoolConnectionProxy
-Executor = asyncpg.Pool | Connection
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -78,46 +78,77 @@ def all_queries() -> dict[str, Query]:
     return load_queries()
 
 
-def setting(settings: Settings | None, name: str) -> Any:
-    """`settings.<name>`, or its documented default when no settings were given."""
-    return getattr(settings, name) if settings else Settings.model_fields[name].default
+class Runner:
+    """Where a store's statements run: on the pool, each statement on a connection of
+    its own (and retried on a conflict), or inside a transaction on one connection.
 
+    Internal: `codeflow.Database` builds the runners, so every store runs with the
+    settings it was opened with, and no driver object crosses the package's boundary.
+    """
 
-class Store:
-    """Runs the named queries over a pool (or, inside `transaction()`, one connection)."""
+    __slots__ = ("_acquire_timeout_s", "_connection", "_level", "_open_pool", "_pool", "settings", "slow_ms")
 
-    def __init__(self, pool: Executor, *, settings: Settings | None = None) -> None:
-        self._db = pool
-        self._settings = settings
-        self._queries = all_queries()
-        self._slow_ms: float = setting(settings, "db_slow_query_ms")
-        self._acquire_timeout_s: float = setting(settings, "db_pool_acquire_timeout_s")
-        # Inside transaction(): the level (transaction or savepoint) this store's
-        # statements belong to, so a failure caught inside the block is not committed.
-        self._level: _Level | None = None
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        open_pool: Callable[[], Awaitable[asyncpg.Pool]] | None = None,
+        pool: asyncpg.Pool | None = None,
+        connection: Connection | None = None,
+        level: _Level | None = None,
+    ) -> None:
+        self.settings = settings
+        self.slow_ms = settings.db_slow_query_ms
+        self._acquire_timeout_s = settings.db_pool_acquire_timeout_s
+        self._open_pool = open_pool
+        self._pool = pool
+        self._connection = connection
+        # Inside a transaction: the level (transaction or savepoint) the statements
+        # belong to, so a failure caught inside the block is not committed.
+        self._level = level
 
     @property
-    def _run(self) -> RunQuery:
-        """`await self._run("query_name", param=value, ...)`, typed per query by the
-        overloads generated from the SQL (codeflow/query_types.py, `make types`)."""
-        return self._execute
+    def pool(self) -> asyncpg.Pool:
+        """The pool, or `PoolClosed` when the Database is not open."""
+        if self._pool is None:
+            raise PoolClosed("the Database is not open: `async with database:` or `await database.open()`")
+        return self._pool
 
-    async def _execute(self, query_name: str, /, **values: Any) -> Any:
-        query = self._queries[query_name]
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+    def attach(self, pool: asyncpg.Pool) -> None:
+        """Run on `pool` from now on."""
+        self._pool = pool
+
+    def detach(self) -> asyncpg.Pool | None:
+        """Stop running on the pool (calls raise `PoolClosed` from now on); the pool, to close."""
+        pool, self._pool = self._pool, None
+        return pool
+
+    async def ensure_pool(self) -> asyncpg.Pool:
+        """The pool, opened on first use when this runner opens its own lazily."""
+        if self._pool is None and self._open_pool is not None:
+            self._pool = await self._open_pool()
+        return self.pool
+
+    async def execute(self, query_name: str, /, **values: Any) -> Any:
+        query = all_queries()[query_name]
         args = query.args(values)
-        if not isinstance(self._db, asyncpg.Pool):
-            # Inside a transaction (or on a caller's connection): a conflict is the
-            # caller's to handle, by running its whole transaction again.
+        if self._connection is not None:
+            # Inside a transaction: a conflict is the caller's to handle, by running its
+            # whole transaction again.
             try:
-                return await run(self._db, query, args, slow_ms=self._slow_ms)
+                return await run(self._connection, query, args, slow_ms=self.slow_ms)
             except CodeflowError:
                 if self._level is not None:
                     self._level.failed = True
                 raise
+        pool = await self.ensure_pool()
         failures = 0
         while True:
             try:
-                return await self._run_pooled(self._db, query, args)
+                return await self._run_pooled(pool, query, args)
             except TransactionConflict as conflict:
                 # A statement on its own is its own transaction: the server rolled all of
                 # it back, so running it again cannot apply anything twice.
@@ -137,9 +168,9 @@ class Store:
             await asyncio.sleep(delay)
 
     async def _run_pooled(self, pool: asyncpg.Pool, query: Query, args: list[Any]) -> Any:
-        connection = await self._acquire(pool, query.name)
+        connection = await self.acquire(pool, query.name)
         try:
-            return await run(connection, query, args, slow_ms=self._slow_ms)
+            return await run(connection, query, args, slow_ms=self.slow_ms)
         except DatabaseUnavailable:
             if not pool.is_closing():
                 raise
@@ -148,10 +179,10 @@ class Store:
             # an InternalClientError).
             error = PoolClosed(f"{query.name}: the pool was closed while the statement ran")
         finally:
-            await _release(pool, connection)
+            await release(pool, connection)
         raise error
 
-    async def _acquire(self, pool: asyncpg.Pool, purpose: str) -> PoolConnectionProxy:
+    async def acquire(self, pool: asyncpg.Pool, purpose: str) -> PoolConnectionProxy:
         """A connection from `pool`, waiting at most DB_POOL_ACQUIRE_TIMEOUT_S for one.
 
         asyncio.timeout rather than acquire(timeout=...): asyncpg would start a task
@@ -180,29 +211,29 @@ class Store:
         return DatabaseUnavailable(f"{waited}: opening a connection took too long")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Self]:
-        """A store of the same kind whose calls share one connection and commit or roll
-        back together. Nested use opens a savepoint. An exception inside the block
-        rolls back and propagates unchanged.
-        """
-        if not isinstance(self._db, asyncpg.Pool):
-            async with self._transaction_on(self._db) as store:
-                yield store
+    async def transaction(self) -> AsyncIterator[Runner]:
+        """A runner whose statements share one connection and commit or roll back
+        together; inside a transaction, a savepoint. An exception inside the block rolls
+        back and propagates unchanged."""
+        if self._connection is not None:
+            async with self._transaction_on(self._connection) as runner:
+                yield runner
             return
-        connection = await self._acquire(self._db, "transaction")
+        pool = await self.ensure_pool()
+        connection = await self.acquire(pool, "transaction")
         try:
-            async with self._transaction_on(connection) as store:
-                yield store
+            async with self._transaction_on(connection) as runner:
+                yield runner
         finally:
-            await _release(self._db, connection)
+            await release(pool, connection)
 
     @asynccontextmanager
-    async def _transaction_on(self, connection: Connection) -> AsyncIterator[Self]:
+    async def _transaction_on(self, connection: Connection) -> AsyncIterator[Runner]:
         transaction = await _translated(lambda: _begin(connection), "begin")
-        store = type(self)(connection, settings=self._settings)
-        store._level = level = _Level()
+        level = _Level()
+        runner = Runner(self.settings, pool=self._pool, connection=connection, level=level)
         try:
-            yield store
+            yield runner
         except BaseException:
             with contextlib.suppress(Exception):  # the original error matters more
                 await transaction.rollback()
@@ -217,6 +248,19 @@ class Store:
                 sqlstate="25P02",
             )
         await _translated(transaction.commit, "commit")
+
+
+class Store:
+    """Base of the typed stores: runs the named queries on its `Runner`."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+
+    @property
+    def _run(self) -> RunQuery:
+        """`await self._run("query_name", param=value, ...)`, typed per query by the
+        overloads generated from the SQL (codeflow/query_types.py, `make types`)."""
+        return self._runner.execute
 
 
 async def _begin(connection: Connection) -> Transaction:
@@ -236,7 +280,7 @@ async def _translated(step: Callable[[], Awaitable[T]], what: str) -> T:
 
 
 class _Level:
-    """One transaction or savepoint opened by `Store.transaction()`."""
+    """One transaction or savepoint opened by `Runner.transaction()`."""
 
     __slots__ = ("failed",)
 
@@ -244,7 +288,7 @@ class _Level:
         self.failed = False
 
 
-async def _release(pool: asyncpg.Pool, connection: PoolConnectionProxy) -> None:
+async def release(pool: asyncpg.Pool, connection: PoolConnectionProxy) -> None:
     """Give `connection` back. A failure here (asyncpg's rollback-on-release on a dead
     connection) is the pool's to handle: asyncpg has already discarded the connection,
     and the caller's statement completed, or failed with its own error."""
@@ -303,4 +347,11 @@ def text(value: object, what: str) -> str:
     """A str PostgreSQL can store (no NUL), or `InvalidInput`."""
     if not isinstance(value, str) or "\x00" in value:
         raise InvalidInput(f"{what} must be a string without NUL characters")
+    return value
+
+
+def flag(value: object, what: str) -> bool:
+    """`value` if it is a bool: bool("false") is True, so no truthiness is applied."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{what} must be a bool")
     return value

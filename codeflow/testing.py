@@ -7,11 +7,11 @@ Enable it in a service's `conftest.py`::
 The database is chosen as `make test` chooses it: `TEST_DATABASE_URL` if set, else
 the Docker `postgres-test` service, else an embedded PostgreSQL in `.pgdata/`. It is
 dropped, created and migrated once per session (so its name must have a `test` word); every test that
-uses `codeflow_pool` or `codeflow_service` starts from empty tables (TRUNCATE), so
+uses `codeflow_pool` or `codeflow_database` starts from empty tables (TRUNCATE), so
 tests may use several connections and commit freely.
 
 Fixtures: `codeflow_database_url` (session), `codeflow_settings`, `codeflow_pool`,
-`codeflow_service`, `codeflow_connection` (a raw asyncpg connection for setup and
+`codeflow_database`, `codeflow_connection` (a raw asyncpg connection for setup and
 assertions).
 """
 
@@ -26,7 +26,7 @@ import pytest
 
 from codeflow import dburl, localdb, migrate
 from codeflow.pool import create_pool
-from codeflow.service import DatabaseService
+from codeflow.database import Database
 from codeflow.settings import Settings, load_settings
 from codeflow.store import Connection
 
@@ -91,8 +91,10 @@ async def codeflow_pool(codeflow_settings: Settings, _codeflow_tables: str) -> A
 
 
 @pytest.fixture
-async def codeflow_service(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> DatabaseService:
-    return DatabaseService(codeflow_pool, settings=codeflow_settings)
+async def codeflow_database(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> AsyncIterator[Database]:
+    """A `Database` open on the test database, whose tables are empty when the test starts."""
+    async with Database(codeflow_settings) as database:
+        yield database
 
 
 @pytest.fixture

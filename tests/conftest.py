@@ -13,7 +13,7 @@ import pytest
 
 pytest_plugins = ["codeflow.testing"]
 
-_DATABASE_FIXTURES = {"codeflow_database_url", "codeflow_pool", "codeflow_service", "codeflow_connection"}
+_DATABASE_FIXTURES = {"codeflow_database_url", "codeflow_pool", "codeflow_database", "codeflow_connection"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,50 +1,34 @@
-"""`DatabaseService`: the typed async operations CodeFlow's services call.
+"""`RepositoryStore` (`Database.repositories`): the GitHub repositories each user
+monitors, and who may see a private one's pull requests.
 
-Every `user_id` parameter is `users.id`, the Auth.js identity a session resolves to;
-that `repositories.user_id` points at the profile stays inside the SQL.
+Every `user_id` is `users.id`, the Auth.js identity a session resolves to; that
+`repositories.user_id` points at the profile stays inside the SQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import TypedDict
+from typing import Self, TypedDict
 from uuid import UUID
 
-from pydantic import TypeAdapter
+from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
-from codeflow.errors import InvalidInput, NotFound, register_constraint_messages
-from codeflow.models import (
-    NewUserProfile,
-    Repository,
-    RepositoryCounts,
-    RepositoryData,
-    UserProfile,
-)
-from codeflow.settings import Settings
+from codeflow.errors import InvalidInput, register_constraint_messages
+from codeflow.models import GithubId, GithubLogin, Input, RepositoryName, Row
 from codeflow.store import (
-    BATCH_SIZE,
-    DAYS,
     GITHUB_ID,
     USER_ID,
-    Executor,
     Store,
     build,
-    declare_full_scans,
     declare_results,
+    flag,
     found,
-    in_batches,
-    setting,
     text,
     validated,
 )
 
 register_constraint_messages(
     {
-        "user_profiles_user_id_key": "this user already has a profile",
-        "user_profiles_github_id_key": "a profile with this GitHub id already exists",
-        "user_profiles_username_key": "a profile with this GitHub login already exists",
-        "user_profiles_user_id_fkey": "no such user",
         "repositories_user_id_github_id_key": "the user already monitors this repository",
         "repositories_user_id_full_name_key": "the user already monitors a repository with this name",
     }
@@ -53,18 +37,53 @@ register_constraint_messages(
 _UUID: TypeAdapter[UUID] = TypeAdapter(UUID)
 
 
+class Repository(Row):
+    id: UUID
+    user_id: str = Field(description="The Auth.js user (users.id) who monitors it.")
+    github_id: int
+    name: str
+    full_name: str
+    owner: str
+    is_active: bool
+    private: bool = Field(description="GitHub's private flag, as the caller last saw it.")
+    access_verified_at: AwareDatetime | None = Field(
+        description="When the caller last confirmed on GitHub that this user can read it; None: never."
+    )
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class RepositoryCounts(Row):
+    total: int
+    active: int
+
+
+class RepositoryData(Input):
+    """A repository to monitor, as `add_repository` checks its arguments."""
+
+    github_id: GithubId
+    name: RepositoryName
+    full_name: str
+    owner: GithubLogin
+    # No default, as neither is safe to assume: false would keep a private repository's
+    # PRs visible after the user loses access, true would hide a public one's once the
+    # access window lapses. Every caller has GitHub's answer at hand.
+    private: bool = Field(strict=True)
+    is_active: bool = True
+
+    @model_validator(mode="after")
+    def _full_name_is_owner_slash_name(self) -> Self:
+        # Exactly, as GitHub spells it and as repositories_full_name_check compares.
+        if self.full_name != f"{self.owner}/{self.name}":
+            raise ValueError("full_name must be owner/name")
+        return self
+
+
 class _DeletedRepository(TypedDict):
     id: UUID
 
 
 declare_results(
-    create_user_profile=UserProfile,
-    get_user_profile=UserProfile,
-    get_user_profile_by_github_id=UserProfile,
-    get_user_profile_by_username=UserProfile,
-    update_user_profile_last_active=bool,
-    count_user_profiles=int,
-    delete_inactive_user_profiles=int,
     create_repository=Repository,
     get_repository=Repository,
     get_repository_by_github_id=Repository,
@@ -75,73 +94,10 @@ declare_results(
     verify_repository_access=int,
     delete_repository=_DeletedRepository,
 )
-declare_full_scans(
-    count_user_profiles="an operator statistic, not run per request",
-)
 
 
-class DatabaseService(Store):
-    """CodeFlow's data operations over a pool (or, inside `transaction()`, one connection)."""
-
-    def __init__(self, pool: Executor, *, settings: Settings | None = None) -> None:
-        super().__init__(pool, settings=settings)
-        self._activity_resolution = timedelta(seconds=setting(settings, "db_activity_resolution_s"))
-
-    # --- user profiles -------------------------------------------------------------
-
-    async def create_user_profile(self, *, user_id: str, github_id: int, username: str) -> UserProfile:
-        """Create the profile of an Auth.js user.
-
-        `AlreadyExists` if the user, GitHub id or login (any case) has one already;
-        `ReferencedRowMissing` if there is no such user.
-        """
-        new = build(NewUserProfile, user_id=user_id, github_id=github_id, username=username)
-        row = await self._run("create_user_profile", **new.model_dump())
-        return UserProfile.from_row(row)
-
-    async def get_user_profile(self, user_id: str) -> UserProfile:
-        """The profile of an Auth.js user; `NotFound` if it has none."""
-        row = await self._run("get_user_profile", user_id=validated(USER_ID, user_id, "user_id"))
-        return UserProfile.from_row(found(row, "user profile"))
-
-    async def get_user_profile_by_github_id(self, github_id: int) -> UserProfile:
-        """The profile with this GitHub user id; `NotFound` if none."""
-        row = await self._run("get_user_profile_by_github_id", github_id=_github_id(github_id))
-        return UserProfile.from_row(found(row, "user profile"))
-
-    async def get_user_profile_by_username(self, username: str) -> UserProfile:
-        """The profile with this GitHub login, in any case; `NotFound` if none."""
-        row = await self._run("get_user_profile_by_username", username=text(username, "username"))
-        return UserProfile.from_row(found(row, "user profile"))
-
-    async def update_user_last_active(self, user_id: str) -> None:
-        """Record activity now. Writes at most once per `DB_ACTIVITY_RESOLUTION_S`;
-        `NotFound` if the user has no profile."""
-        has_profile = await self._run(
-            "update_user_profile_last_active",
-            user_id=validated(USER_ID, user_id, "user_id"),
-            resolution=self._activity_resolution,
-        )
-        if not has_profile:
-            raise NotFound("user profile not found")
-
-    async def count_user_profiles(self) -> int:
-        """How many profiles exist."""
-        return int(await self._run("count_user_profiles"))
-
-    async def cleanup_inactive_users(self, days_inactive: int = 30, *, batch_size: int = 500) -> int:
-        """Delete profiles (and their repositories) inactive for `days_inactive` days.
-
-        Works in batches of `batch_size` rows, each its own short statement, so no
-        large table is locked for long; returns how many profiles were deleted.
-        """
-        days = validated(DAYS, days_inactive, "days_inactive")
-        batch = validated(BATCH_SIZE, batch_size, "batch_size")
-        return await in_batches(
-            lambda: self._run("delete_inactive_user_profiles", days=days, batch_size=batch), batch
-        )
-
-    # --- repositories --------------------------------------------------------------
+class RepositoryStore(Store):
+    """Monitored repositories (`Database.repositories`, or a transaction's)."""
 
     async def get_user_repositories(self, user_id: str, active_only: bool = False) -> list[Repository]:
         """The user's repositories by full name; only active ones if `active_only`.
@@ -149,11 +105,21 @@ class DatabaseService(Store):
         rows = await self._run(
             "list_user_repositories",
             user_id=validated(USER_ID, user_id, "user_id"),
-            active_only=_flag(active_only, "active_only"),
+            active_only=flag(active_only, "active_only"),
         )
         return [Repository.from_row(row) for row in rows]
 
-    async def add_repository(self, user_id: str, data: RepositoryData) -> Repository:
+    async def add_repository(
+        self,
+        user_id: str,
+        *,
+        github_id: int,
+        name: str,
+        full_name: str,
+        owner: str,
+        private: bool,
+        is_active: bool = True,
+    ) -> Repository:
         """Start monitoring a repository.
 
         The contract: call this only after GitHub has confirmed, with the user's own
@@ -163,11 +129,19 @@ class DatabaseService(Store):
         that is less than `DB_PRIVATE_ACCESS_WINDOW_S` old (renewed by
         `verify_repository_access`; docs/pull_requests.md).
 
-        `AlreadyExists` if the user monitors it already (same GitHub id or name, any
-        case); `NotFound` if the user has no profile.
+        `full_name` is `owner/name` exactly as GitHub spells it. `AlreadyExists` if the
+        user monitors it already (same GitHub id or name, any case); `NotFound` if the
+        user has no profile.
         """
-        if not isinstance(data, RepositoryData):
-            raise InvalidInput("data must be a RepositoryData")
+        data = build(
+            RepositoryData,
+            github_id=github_id,
+            name=name,
+            full_name=full_name,
+            owner=owner,
+            private=private,
+            is_active=is_active,
+        )
         row = await self._run(
             "create_repository", user_id=validated(USER_ID, user_id, "user_id"), **data.model_dump()
         )
@@ -216,7 +190,7 @@ class DatabaseService(Store):
             "update_repository",
             user_id=validated(USER_ID, user_id, "user_id"),
             repository_id=_uuid(repository_id),
-            is_active=_flag(is_active, "is_active"),
+            is_active=flag(is_active, "is_active"),
         )
         return Repository.from_row(found(row, "repository"))
 
@@ -237,7 +211,7 @@ class DatabaseService(Store):
         if not isinstance(private_by_github_id, Mapping):
             raise InvalidInput("private_by_github_id must be a mapping of GitHub id to bool")
         listed = {
-            _github_id(github_id): _flag(private, "a private flag")
+            _github_id(github_id): flag(private, "a private flag")
             for github_id, private in private_by_github_id.items()
         }
         checked_user = validated(USER_ID, user_id, "user_id")
@@ -270,13 +244,6 @@ def _uuid(value: object) -> UUID:
     if not isinstance(value, str):
         raise InvalidInput("repository_id must be a UUID or its text form")
     return validated(_UUID, value, "repository_id")
-
-
-def _flag(value: object, what: str) -> bool:
-    """`value` if it is a bool: bool("false") is True, so no truthiness is applied."""
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{what} must be a bool")
-    return value
 
 
 def _github_id(value: object) -> int:

@@ -1,0 +1,126 @@
+"""`Database`: the package's one entry point. It owns the connection pools, applies every
+setting, and exposes the stores; `transaction()` gives the same stores bound to one
+connection, so any mix of store calls commits or rolls back together.
+
+    from codeflow import Database
+
+    async with Database() as db:  # Settings from the environment (or Database(settings))
+        profile = await db.profiles.create_user_profile(user_id=uid, github_id=583231, username="octocat")
+        async with db.transaction() as tx:
+            await tx.auth.link_account(user_id=uid, type="oauth", provider="github", provider_account_id="1")
+            await tx.repositories.add_repository(uid, github_id=1296269, ...)
+
+In a web app, open it in the lifespan and close it on shutdown (examples/service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+
+from codeflow.auth import AuthStore
+from codeflow.health import HealthStore
+from codeflow.pool import create_pool
+from codeflow.profiles import ProfileStore
+from codeflow.pull_requests import PullRequestStore
+from codeflow.repositories import RepositoryStore
+from codeflow.settings import Settings, load_settings
+from codeflow.store import Runner
+
+
+class Stores:
+    """The stores, all running on one `Runner`: the pool's, or one transaction's."""
+
+    __slots__ = ("_runner", "auth", "profiles", "pull_requests", "repositories")
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self.profiles = ProfileStore(runner)
+        self.repositories = RepositoryStore(runner)
+        self.auth = AuthStore(runner)
+        self.pull_requests = PullRequestStore(runner)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """The same stores on one connection: every call inside the block commits, or
+        rolls back, together. Inside a transaction it opens a savepoint. An exception
+        leaving the block rolls back and propagates unchanged; a store call that failed
+        inside the block (its error caught there) fails the commit with `QueryFailed`
+        (SQLSTATE 25P02) rather than losing the block's writes silently.
+
+        A deadlock or serialization failure inside raises `TransactionConflict`: run the
+        whole block again.
+        """
+        async with self._runner.transaction() as runner:
+            yield Transaction(runner)
+
+
+class Transaction(Stores):
+    """The stores inside `Database.transaction()`, bound to its connection."""
+
+    __slots__ = ()
+
+
+class Database(Stores):
+    """The pools and the stores of one process (or one test).
+
+    `Database(settings)` opens nothing; `async with database:` (or `await database.open()`
+    and `await database.close()`) opens the pool on `DATABASE_URL`, failing fast with
+    `DatabaseUnavailable` when the server cannot be reached. Every setting applies: pool
+    sizes and timeouts, `DB_SLOW_QUERY_MS`, `DB_POOL_ACQUIRE_TIMEOUT_S`,
+    `DB_ACTIVITY_RESOLUTION_S`, `DB_PRIVATE_ACCESS_WINDOW_S`.
+
+    Stores: `profiles`, `repositories`, `auth`, `pull_requests`, `health`; `read` holds
+    the same stores on the read pool (`DATABASE_READ_URL`, or `DATABASE_URL` when no
+    replica is set), for reads that tolerate replication lag; every transaction there is
+    read-only. The read pool opens on first use.
+    """
+
+    __slots__ = ("_lock", "_read_pool", "_read_runner", "health", "read", "settings")
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        super().__init__(Runner(self.settings))
+        self.health = HealthStore(self._runner)
+        self._read_pool: asyncpg.Pool | None = None
+        self._read_runner = Runner(self.settings, open_pool=self._open_read_pool)
+        self.read = Stores(self._read_runner)
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> Self:
+        """Open the pool on `DATABASE_URL`; a second call does nothing."""
+        async with self._lock:
+            if self._runner.is_open():
+                return self
+            self._runner.attach(await create_pool(self.settings))
+        return self
+
+    async def close(self) -> None:
+        """Close the pools, waiting for the calls in flight; calls after it raise
+        `PoolClosed`. `open()` may open them again."""
+        async with self._lock:
+            pools = [pool for pool in (self._runner.detach(), self._read_runner.detach()) if pool]
+            self._read_pool = None
+        await asyncio.gather(*(pool.close() for pool in pools))
+
+    async def _open_read_pool(self) -> asyncpg.Pool:
+        async with self._lock:
+            if self._read_pool is None:
+                if not self._runner.is_open():
+                    # The read pool lives and dies with the Database, not on its own.
+                    self._runner.pool  # noqa: B018 - raises PoolClosed
+                self._read_pool = await create_pool(self.settings, read_only=True)
+            return self._read_pool
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.close()
