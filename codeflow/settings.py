@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     db_connect_backoff_max_s: float = Field(
         default=4.0, ge=0, description="Largest ceiling of one wait between connection tries."
     )
+    db_tracing: bool = Field(
+        default=False,
+        description=(
+            "An OpenTelemetry span per named query (its name, db.system.name=postgresql, never a "
+            "parameter value), sent to the service's tracer provider; needs codeflow-db[otel]."
+        ),
+    )
     db_iam_auth: bool = Field(
         default=False,
         description=(

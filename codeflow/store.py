@@ -34,6 +34,7 @@ from codeflow.models import Days, GithubId, UserId
 from codeflow.queries import Query, load_queries, logger, run
 from codeflow.retry import Backoff
 from codeflow.settings import Settings
+from codeflow.tracing import QueryTracer
 
 if TYPE_CHECKING:
     from codeflow.query_types import RunQuery
@@ -86,7 +87,16 @@ class Runner:
     settings it was opened with, and no driver object crosses the package's boundary.
     """
 
-    __slots__ = ("_acquire_timeout_s", "_connection", "_level", "_open_pool", "_pool", "settings", "slow_ms")
+    __slots__ = (
+        "_acquire_timeout_s",
+        "_connection",
+        "_level",
+        "_open_pool",
+        "_pool",
+        "_tracer",
+        "settings",
+        "slow_ms",
+    )
 
     def __init__(
         self,
@@ -96,6 +106,7 @@ class Runner:
         pool: asyncpg.Pool | None = None,
         connection: Connection | None = None,
         level: _Level | None = None,
+        tracer: QueryTracer | None = None,
     ) -> None:
         self.settings = settings
         self.slow_ms = settings.db_slow_query_ms
@@ -106,6 +117,9 @@ class Runner:
         # Inside a transaction: the level (transaction or savepoint) the statements
         # belong to, so a failure caught inside the block is not committed.
         self._level = level
+        if tracer is None and settings.db_tracing:
+            tracer = QueryTracer(settings)
+        self._tracer = tracer
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -135,6 +149,11 @@ class Runner:
     async def execute(self, query_name: str, /, **values: Any) -> Any:
         query = all_queries()[query_name]
         args = query.args(values)
+        if self._tracer is None:
+            return await self._execute(query, args)
+        return await self._tracer.run(query_name, lambda: self._execute(query, args))
+
+    async def _execute(self, query: Query, args: list[Any]) -> Any:
         if self._connection is not None:
             # Inside a transaction: a conflict is the caller's to handle, by running its
             # whole transaction again.
@@ -158,7 +177,7 @@ class Runner:
                 delay = CONFLICT_RETRY.delay(failures)
                 logger.warning(
                     "query %s: %s (SQLSTATE %s) on attempt %d of %d, retrying in %.0f ms",
-                    query_name,
+                    query.name,
                     conflict.__class__.__name__,
                     conflict.sqlstate,
                     failures,
@@ -231,7 +250,9 @@ class Runner:
     async def _transaction_on(self, connection: Connection) -> AsyncIterator[Runner]:
         transaction = await _translated(lambda: _begin(connection), "begin")
         level = _Level()
-        runner = Runner(self.settings, pool=self._pool, connection=connection, level=level)
+        runner = Runner(
+            self.settings, pool=self._pool, connection=connection, level=level, tracer=self._tracer
+        )
         try:
             yield runner
         except BaseException:

@@ -25,8 +25,8 @@ import asyncpg
 import pytest
 
 from codeflow import dburl, localdb, migrate
-from codeflow.pool import create_pool
 from codeflow.database import Database
+from codeflow.pool import create_pool
 from codeflow.settings import Settings, load_settings
 from codeflow.store import Connection
 
@@ -91,7 +91,9 @@ async def codeflow_pool(codeflow_settings: Settings, _codeflow_tables: str) -> A
 
 
 @pytest.fixture
-async def codeflow_database(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> AsyncIterator[Database]:
+async def codeflow_database(
+    codeflow_pool: asyncpg.Pool, codeflow_settings: Settings
+) -> AsyncIterator[Database]:
     """A `Database` open on the test database, whose tables are empty when the test starts."""
     async with Database(codeflow_settings) as database:
         yield database
