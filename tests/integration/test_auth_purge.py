@@ -9,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from codeflow import AuthStore, InvalidInput, cli
-from codeflow.settings import Settings
+from codeflow import AuthStore, Database, InvalidInput, cli
 
 
 @pytest.fixture
-def store(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> AuthStore:
-    return AuthStore(codeflow_pool, settings=codeflow_settings)
+def store(codeflow_database: Database) -> AuthStore:
+    return codeflow_database.auth
 
 
 async def make_rows(store: AuthStore, *, expired: int, live: int) -> None:

@@ -6,33 +6,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import asyncpg
 import pytest
 
 from codeflow import (
-    AccountData,
     AlreadyExists,
     Authenticator,
     AuthStore,
+    Database,
     InvalidInput,
     NotFound,
     ReferencedRowMissing,
 )
-from codeflow.auth import NewSession, SessionAndUser
-from codeflow.settings import Settings
+from codeflow.auth import AccountData, NewSession, SessionAndUser
 
 SECRET = "s3cr3t-credential-value"
 IN_A_WEEK = datetime.now(UTC) + timedelta(days=7)
 
 
 @pytest.fixture
-def store(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> AuthStore:
-    return AuthStore(codeflow_pool, settings=codeflow_settings)
+def store(codeflow_database: Database) -> AuthStore:
+    return codeflow_database.auth
 
 
-def oauth_account(user_id: str, provider_account_id: str = "583231", **overrides: object) -> AccountData:
-    fields: dict[str, object] = {
+def oauth_account(user_id: str, provider_account_id: str = "583231", **overrides: Any) -> dict[str, Any]:
+    """`link_account` arguments: every field of an OAuth account, set."""
+    return {
         "user_id": user_id,
         "type": "oauth",
         "provider": "github",
@@ -46,20 +47,20 @@ def oauth_account(user_id: str, provider_account_id: str = "583231", **overrides
         "session_state": "state-1",
         **overrides,
     }
-    return AccountData.model_validate(fields)
 
 
-def passkey(user_id: str, credential_id: str, counter: int = 0) -> Authenticator:
-    return Authenticator(
-        credential_id=credential_id,
-        user_id=user_id,
-        provider_account_id=credential_id,
-        credential_public_key="pQECAyYgASFYIG",
-        counter=counter,
-        credential_device_type="multiDevice",
-        credential_backed_up=True,
-        transports="internal,hybrid",
-    )
+def passkey(user_id: str, credential_id: str, counter: int = 0) -> dict[str, Any]:
+    """`create_authenticator` arguments: a synced passkey."""
+    return {
+        "credential_id": credential_id,
+        "user_id": user_id,
+        "provider_account_id": credential_id,
+        "credential_public_key": "pQECAyYgASFYIG",
+        "counter": counter,
+        "credential_device_type": "multiDevice",
+        "credential_backed_up": True,
+        "transports": "internal,hybrid",
+    }
 
 
 # --- the adapter's method set --------------------------------------------------------
@@ -160,9 +161,9 @@ async def test_delete_user_cascades_and_returns_the_row(
     store: AuthStore, codeflow_connection: asyncpg.Connection
 ) -> None:
     user = await store.create_user(email="gone@example.com")
-    await store.link_account(oauth_account(user.id))
+    await store.link_account(**oauth_account(user.id))
     await store.create_session(session_token="t1", user_id=user.id, expires=IN_A_WEEK)
-    await store.create_authenticator(passkey(user.id, "cred-1"))
+    await store.create_authenticator(**passkey(user.id, "cred-1"))
 
     assert await store.delete_user(user.id) == user
 
@@ -180,9 +181,9 @@ async def test_link_account_round_trips_every_oauth_field(
 ) -> None:
     user = await store.create_user(email="o@example.com")
     given = oauth_account(user.id)
-    linked = await store.link_account(given)
+    linked = await store.link_account(**given)
 
-    assert linked.model_dump(exclude={"id"}) == given.model_dump()
+    assert linked.model_dump(exclude={"id"}) == given
     assert linked.expires_at == 2**31 + 17
     assert await store.get_account(provider="github", provider_account_id="583231") == linked
     assert await store.get_user_by_account(provider="github", provider_account_id="583231") == user
@@ -191,31 +192,41 @@ async def test_link_account_round_trips_every_oauth_field(
         " token_type, scope, id_token, session_state FROM accounts WHERE id = $1",
         linked.id,
     )
-    assert stored is not None and dict(stored) == given.model_dump()
+    assert stored is not None and dict(stored) == given
 
 
 async def test_link_account_keeps_nulls_as_nulls(store: AuthStore) -> None:
     user = await store.create_user()
-    bare = AccountData(user_id=user.id, type="email", provider="resend", provider_account_id="x@example.com")
-    linked = await store.link_account(bare)
-    assert linked.model_dump(exclude={"id"}) == bare.model_dump()
+    linked = await store.link_account(
+        user_id=user.id, type="email", provider="resend", provider_account_id="x@example.com"
+    )
+    unset = dict.fromkeys(
+        ("refresh_token", "access_token", "expires_at", "token_type", "scope", "id_token", "session_state")
+    )
+    assert linked.model_dump(exclude={"id"}) == {
+        "user_id": user.id,
+        "type": "email",
+        "provider": "resend",
+        "provider_account_id": "x@example.com",
+        **unset,
+    }
     assert linked.refresh_token is None and linked.expires_at is None and linked.scope is None
 
 
 async def test_link_account_refuses_duplicates_and_unknown_users(store: AuthStore) -> None:
     user = await store.create_user()
-    await store.link_account(oauth_account(user.id))
+    await store.link_account(**oauth_account(user.id))
     with pytest.raises(AlreadyExists) as duplicate:
-        await store.link_account(oauth_account(user.id))
+        await store.link_account(**oauth_account(user.id))
     assert duplicate.value.constraint == "accounts_provider_provider_account_id_key"
     with pytest.raises(ReferencedRowMissing) as orphan:
-        await store.link_account(oauth_account("no-such-user", provider_account_id="2"))
+        await store.link_account(**oauth_account("no-such-user", provider_account_id="2"))
     assert orphan.value.constraint == "accounts_user_id_fkey"
 
 
 async def test_unlink_account_returns_the_row_once_and_keeps_the_user(store: AuthStore) -> None:
     user = await store.create_user()
-    linked = await store.link_account(oauth_account(user.id))
+    linked = await store.link_account(**oauth_account(user.id))
     assert await store.unlink_account(provider="github", provider_account_id="583231") == linked
     assert await store.unlink_account(provider="github", provider_account_id="583231") is None
     assert await store.get_user_by_account(provider="github", provider_account_id="583231") is None
@@ -353,13 +364,13 @@ async def test_concurrent_uses_of_one_token_exactly_one_wins(store: AuthStore) -
 
 
 async def test_uses_blocked_behind_a_winner_get_none(
-    store: AuthStore, codeflow_connection: asyncpg.Connection
+    codeflow_database: Database, store: AuthStore, codeflow_connection: asyncpg.Connection
 ) -> None:
     """Forces the race: the losers' DELETEs wait on the winner's row lock, then find the
     row gone. A check-then-delete would hand the token to them as well."""
     await store.create_verification_token(identifier="i", token="t", expires=IN_A_WEEK)
-    async with store.transaction() as winner:
-        assert await winner.use_verification_token(identifier="i", token="t") is not None
+    async with codeflow_database.transaction() as winner:
+        assert await winner.auth.use_verification_token(identifier="i", token="t") is not None
         losers = [
             asyncio.create_task(store.use_verification_token(identifier="i", token="t")) for _ in range(3)
         ]
@@ -380,10 +391,10 @@ async def test_uses_blocked_behind_a_winner_get_none(
 
 async def test_authenticator_lifecycle(store: AuthStore) -> None:
     first, second = await store.create_user(), await store.create_user()
-    a1 = await store.create_authenticator(passkey(first.id, "cred-b", counter=5))
-    a2 = await store.create_authenticator(passkey(first.id, "cred-a"))
-    a3 = await store.create_authenticator(passkey(second.id, "cred-c"))
-    assert a1 == passkey(first.id, "cred-b", counter=5)
+    a1 = await store.create_authenticator(**passkey(first.id, "cred-b", counter=5))
+    a2 = await store.create_authenticator(**passkey(first.id, "cred-a"))
+    a3 = await store.create_authenticator(**passkey(second.id, "cred-c"))
+    assert a1 == Authenticator(**passkey(first.id, "cred-b", counter=5))
 
     assert await store.get_authenticator("cred-b") == a1
     assert await store.list_authenticators_by_user_id(first.id) == [a2, a1]
@@ -396,17 +407,17 @@ async def test_authenticator_lifecycle(store: AuthStore) -> None:
 
 async def test_authenticator_errors(store: AuthStore) -> None:
     user = await store.create_user()
-    await store.create_authenticator(passkey(user.id, "cred-1"))
+    await store.create_authenticator(**passkey(user.id, "cred-1"))
     with pytest.raises(NotFound):
         await store.update_authenticator_counter("invalid-credential-id", 1)
     with pytest.raises(AlreadyExists) as duplicate:
-        await store.create_authenticator(passkey(user.id, "cred-1"))
+        await store.create_authenticator(**passkey(user.id, "cred-1"))
     assert duplicate.value.constraint == "authenticators_pkey"
     with pytest.raises(AlreadyExists) as taken:
-        await store.create_authenticator(passkey((await store.create_user()).id, "cred-1"))
+        await store.create_authenticator(**passkey((await store.create_user()).id, "cred-1"))
     assert taken.value.constraint == "authenticators_credential_id_key"
     with pytest.raises(ReferencedRowMissing) as orphan:
-        await store.create_authenticator(passkey("no-such-user", "cred-2"))
+        await store.create_authenticator(**passkey("no-such-user", "cred-2"))
     assert orphan.value.constraint == "authenticators_user_id_fkey"
     with pytest.raises(InvalidInput):
         await store.update_authenticator_counter("cred-1", -1)
@@ -420,10 +431,12 @@ async def test_credentials_never_appear_in_reprs_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     user = await store.create_user(email="c@example.com")
-    account = oauth_account(
-        user.id, refresh_token=SECRET + "-r", access_token=SECRET + "-a", id_token=SECRET + "-i"
+    account = AccountData(
+        **oauth_account(
+            user.id, refresh_token=SECRET + "-r", access_token=SECRET + "-a", id_token=SECRET + "-i"
+        )
     )
-    linked = await store.link_account(account)
+    linked = await store.link_account(**account.model_dump())
     session = await store.create_session(session_token=SECRET + "-s", user_id=user.id, expires=IN_A_WEEK)
     both = await store.get_session_and_user(SECRET + "-s")
     token = await store.create_verification_token(

@@ -17,18 +17,17 @@ import asyncpg
 import pytest
 
 from codeflow import (
-    AccountData,
     AlreadyExists,
     AuthStore,
-    DatabaseService,
+    Database,
     InvalidInput,
     PullRequestData,
     QueryFailed,
     ReferencedRowMissing,
-    RepositoryData,
 )
 from codeflow.queries import Query, Returns, run
 from codeflow.settings import Settings
+from codeflow.store import Runner, all_queries
 
 NoValue = Callable[..., None]
 
@@ -46,12 +45,13 @@ IN_A_WEEK = datetime.now(UTC) + timedelta(days=7)
 
 
 @pytest.fixture
-def auth(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> AuthStore:
-    return AuthStore(codeflow_pool, settings=codeflow_settings)
+def auth(codeflow_database: Database) -> AuthStore:
+    return codeflow_database.auth
 
 
-def account(user_id: str) -> AccountData:
-    return AccountData(user_id=user_id, type="oauth", provider="github", provider_account_id=ACCOUNT)
+def account(user_id: str) -> dict[str, Any]:
+    """`link_account` arguments of a GitHub account."""
+    return {"user_id": user_id, "type": "oauth", "provider": "github", "provider_account_id": ACCOUNT}
 
 
 async def test_duplicate_session_token(auth: AuthStore, no_value_in_chain: NoValue) -> None:
@@ -94,36 +94,48 @@ async def test_duplicate_verification_token(auth: AuthStore, no_value_in_chain: 
 
 async def test_duplicate_provider_account(auth: AuthStore, no_value_in_chain: NoValue) -> None:
     user = await auth.create_user(user_id=USER)
-    await auth.link_account(account(user.id))
+    await auth.link_account(**account(user.id))
     with pytest.raises(AlreadyExists) as caught:
-        await auth.link_account(account(user.id))
+        await auth.link_account(**account(user.id))
     no_value_in_chain(caught.value, ACCOUNT, USER, MARKER)
     assert caught.value.constraint == "accounts_provider_provider_account_id_key"
 
 
 async def test_foreign_key_violations(
-    auth: AuthStore, codeflow_service: DatabaseService, no_value_in_chain: NoValue
+    auth: AuthStore, codeflow_database: Database, no_value_in_chain: NoValue
 ) -> None:
     with pytest.raises(ReferencedRowMissing) as session:
         await auth.create_session(session_token=TOKEN, user_id=USER, expires=IN_A_WEEK)
     no_value_in_chain(session.value, TOKEN, USER, MARKER)
     assert (session.value.sqlstate, session.value.constraint) == ("23503", "sessions_user_id_fkey")
     with pytest.raises(ReferencedRowMissing) as profile:
-        await codeflow_service.create_user_profile(user_id=USER, github_id=7, username="octocat")
+        await codeflow_database.profiles.create_user_profile(user_id=USER, github_id=7, username="octocat")
     no_value_in_chain(profile.value, USER, MARKER)
 
 
 async def test_check_violation(
-    codeflow_service: DatabaseService, make_user: Callable[..., Any], no_value_in_chain: NoValue
+    codeflow_database: Database,
+    codeflow_connection: asyncpg.pool.PoolConnectionProxy,
+    make_user: Callable[..., Any],
+    no_value_in_chain: NoValue,
 ) -> None:
-    """The server's DETAIL for a CHECK is "Failing row contains (...)": every value of the row."""
+    """The server's DETAIL for a CHECK is "Failing row contains (...)": every value of the row.
+    The store's own statement runs with a value its input check would have refused, so the
+    server's CHECK is the one that fails."""
     user_id = await make_user(USER)
-    await codeflow_service.create_user_profile(user_id=user_id, github_id=7, username="octocat")
-    unchecked = RepositoryData.model_construct(
-        github_id=1, name="repo", owner="octocat", full_name=f"{MARKER}/other", private=False, is_active=True
-    )
+    await codeflow_database.profiles.create_user_profile(user_id=user_id, github_id=7, username="octocat")
+    create = all_queries()["create_repository"]
+    unchecked = {
+        "user_id": user_id,
+        "github_id": 1,
+        "name": "repo",
+        "owner": "octocat",
+        "full_name": f"{MARKER}/other",
+        "private": False,
+        "is_active": True,
+    }
     with pytest.raises(InvalidInput) as caught:
-        await codeflow_service.add_repository(user_id, unchecked)
+        await run(codeflow_connection, create, create.args(unchecked), slow_ms=float("inf"))
     no_value_in_chain(caught.value, USER, MARKER)
     assert (caught.value.sqlstate, caught.value.table) == ("23514", "repositories")
     assert caught.value.constraint and caught.value.constraint in str(caught.value)
@@ -151,12 +163,15 @@ async def test_values_the_server_or_driver_rejects(
 
 
 async def test_stored_rows_that_do_not_fit_the_models(
-    codeflow_connection: asyncpg.pool.PoolConnectionProxy, no_value_in_chain: NoValue
+    codeflow_connection: asyncpg.pool.PoolConnectionProxy,
+    codeflow_settings: Settings,
+    no_value_in_chain: NoValue,
 ) -> None:
     """A row another client wrote that a model refuses: `QueryFailed` naming the field.
     The column's type is changed inside a transaction that is rolled back, so the
-    stored value can be anything (here, a token where a timestamp belongs)."""
-    auth = AuthStore(codeflow_connection)
+    stored value can be anything (here, a token where a timestamp belongs); the store
+    runs inside that transaction, on its connection, as `Database.transaction()` runs it."""
+    auth = AuthStore(Runner(codeflow_settings, connection=codeflow_connection))
     transaction = codeflow_connection.transaction()
     await transaction.start()
     try:
@@ -186,15 +201,15 @@ async def test_stored_rows_that_do_not_fit_the_models(
 
 
 async def test_invalid_arguments_leave_no_validation_error_in_the_chain(
-    codeflow_service: DatabaseService, auth: AuthStore, no_value_in_chain: NoValue
+    codeflow_database: Database, auth: AuthStore, no_value_in_chain: NoValue
 ) -> None:
-    """The package's own checks (NewUserProfile, the argument adapters, Auth.js inputs,
+    """The package's own checks (UserProfileData, the argument adapters, Auth.js inputs,
     PullRequestData.from_github) raise InvalidInput with no ValidationError behind it."""
     bad_login = f"{MARKER} not a login"
     with pytest.raises(InvalidInput) as profile:
-        await codeflow_service.create_user_profile(user_id=USER, github_id=7, username=bad_login)
+        await codeflow_database.profiles.create_user_profile(user_id=USER, github_id=7, username=bad_login)
     with pytest.raises(InvalidInput) as days:
-        await codeflow_service.cleanup_inactive_users(days_inactive=MARKER)  # type: ignore[arg-type]
+        await codeflow_database.profiles.cleanup_inactive_users(days_inactive=MARKER)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput) as expires:
         await auth.create_session(session_token=TOKEN, user_id=USER, expires=MARKER)  # type: ignore[arg-type]
     payload = {

@@ -12,18 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from codeflow import (
-    AccountData,
-    Authenticator,
-    AuthStore,
-    DatabaseService,
-    InvalidInput,
-    PullRequestData,
-    PullRequestStore,
-    RepositoryData,
-)
+from codeflow import AuthStore, Database, InvalidInput, PullRequestData, PullRequestStore
 from codeflow.models import MAX_LENGTH
-from codeflow.settings import Settings
 
 MakeUser = Callable[..., Awaitable[str]]
 TABLES = ("users", "accounts", "sessions", "verification_tokens", "authenticators", "pull_requests")
@@ -40,13 +30,13 @@ EXTREMES = [
 
 
 @pytest.fixture
-def auth(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> AuthStore:
-    return AuthStore(codeflow_pool, settings=codeflow_settings)
+def auth(codeflow_database: Database) -> AuthStore:
+    return codeflow_database.auth
 
 
 @pytest.fixture
-def prs(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> PullRequestStore:
-    return PullRequestStore(codeflow_pool, settings=codeflow_settings)
+def prs(codeflow_database: Database) -> PullRequestStore:
+    return codeflow_database.pull_requests
 
 
 async def _rows(connection: asyncpg.Connection) -> dict[str, int]:
@@ -172,8 +162,13 @@ async def test_oversized_auth_values_are_refused_before_any_write(
 ) -> None:
     """Before: indexed values failed with QueryFailed 54000, the others took 10 MB."""
     user_id = await make_user()
-    account = {"user_id": user_id, "type": "oauth", "provider": "github", "provider_account_id": "1"}
-    authenticator = {
+    account: dict[str, Any] = {
+        "user_id": user_id,
+        "type": "oauth",
+        "provider": "github",
+        "provider_account_id": "1",
+    }
+    authenticator: dict[str, Any] = {
         "credential_id": "Y3JlZA",
         "user_id": user_id,
         "provider_account_id": "1",
@@ -199,11 +194,16 @@ async def test_oversized_auth_values_are_refused_before_any_write(
     for call in calls:
         await refused(codeflow_connection, call)
     for field in ("provider", "provider_account_id", "access_token", "id_token", "scope", "session_state"):
-        with pytest.raises(ValueError, match=field):
-            AccountData.model_validate({**account, field: _too_long(f"accounts.{field}")})
+        error = await refused(
+            codeflow_connection, auth.link_account(**{**account, field: _too_long(f"accounts.{field}")})
+        )
+        assert field in str(error)
     for field in ("credential_id", "credential_public_key", "transports"):
-        with pytest.raises(ValueError, match=field):
-            Authenticator.model_validate({**authenticator, field: _too_long(f"authenticators.{field}")})
+        error = await refused(
+            codeflow_connection,
+            auth.create_authenticator(**{**authenticator, field: _too_long(f"authenticators.{field}")}),
+        )
+        assert field in str(error)
 
 
 async def test_values_at_the_limit_fit_their_indexes(auth: AuthStore, make_user: MakeUser) -> None:
@@ -220,24 +220,20 @@ async def test_values_at_the_limit_fit_their_indexes(auth: AuthStore, make_user:
         expires=T0,
     )
     await auth.link_account(
-        AccountData(
-            user_id=user.id,
-            type="oauth",
-            provider=_at_limit("accounts.provider"),
-            provider_account_id=_at_limit("accounts.provider_account_id"),
-        )
+        user_id=user.id,
+        type="oauth",
+        provider=_at_limit("accounts.provider"),
+        provider_account_id=_at_limit("accounts.provider_account_id"),
     )
     credential = "A" * MAX_LENGTH["authenticators.credential_id"]
     await auth.create_authenticator(
-        Authenticator(
-            credential_id=credential,
-            user_id=user.id,
-            provider_account_id="1",
-            credential_public_key="a2V5",
-            counter=0,
-            credential_device_type="singleDevice",
-            credential_backed_up=False,
-        )
+        credential_id=credential,
+        user_id=user.id,
+        provider_account_id="1",
+        credential_public_key="a2V5",
+        counter=0,
+        credential_device_type="singleDevice",
+        credential_backed_up=False,
     )
     assert (await auth.get_authenticator(credential)) is not None
 
@@ -253,37 +249,45 @@ def test_oversized_pull_request_text_is_refused() -> None:
 # --- strict types --------------------------------------------------------------------------
 
 
-async def test_strict_inputs_on_the_service(
-    codeflow_service: DatabaseService, codeflow_connection: asyncpg.Connection, make_user: MakeUser
+async def test_strict_inputs_on_the_profile_and_repository_stores(
+    codeflow_database: Database, codeflow_connection: asyncpg.Connection, make_user: MakeUser
 ) -> None:
     """Before: active_only="false" meant True, "42"/True/Decimal passed as ids, bytes as text."""
+    profiles, repositories = codeflow_database.profiles, codeflow_database.repositories
     user_id = await make_user()
-    await codeflow_service.create_user_profile(user_id=user_id, github_id=1, username="octocat")
-    repository = await codeflow_service.add_repository(
-        user_id, RepositoryData(github_id=7, name="a", full_name="octocat/a", owner="octocat", private=False)
+    await profiles.create_user_profile(user_id=user_id, github_id=1, username="octocat")
+    repository = await repositories.add_repository(
+        user_id, github_id=7, name="a", full_name="octocat/a", owner="octocat", private=False
     )
-    await codeflow_service.update_repository(user_id, repository_id=repository.id, is_active=False)
+    await repositories.update_repository(user_id, repository_id=repository.id, is_active=False)
     calls: list[Coroutine[Any, Any, object]] = [
-        codeflow_service.get_user_repositories(user_id, active_only="false"),  # type: ignore[arg-type]
-        codeflow_service.get_user_repositories(user_id, active_only=1),  # type: ignore[arg-type]
-        codeflow_service.update_repository(user_id, repository_id=repository.id, is_active=0),  # type: ignore[arg-type]
-        codeflow_service.get_user_profile_by_github_id(True),
-        codeflow_service.get_user_profile_by_github_id("1"),  # type: ignore[arg-type]
-        codeflow_service.get_user_profile_by_github_id(Decimal(1)),  # type: ignore[arg-type]
-        codeflow_service.get_user_profile_by_github_id(1.0),  # type: ignore[arg-type]
-        codeflow_service.get_user_profile(user_id.encode()),  # type: ignore[arg-type]
-        codeflow_service.get_repository(user_id, repository_id=repository.id.bytes),  # type: ignore[arg-type]
-        codeflow_service.get_repository(user_id, repository_id=repository.id.int),  # type: ignore[arg-type]
-        codeflow_service.create_user_profile(user_id=user_id, github_id=True, username="other"),
-        codeflow_service.cleanup_inactive_users(True),
-        codeflow_service.cleanup_inactive_users("30"),  # type: ignore[arg-type]
+        repositories.get_user_repositories(user_id, active_only="false"),  # type: ignore[arg-type]
+        repositories.get_user_repositories(user_id, active_only=1),  # type: ignore[arg-type]
+        repositories.update_repository(user_id, repository_id=repository.id, is_active=0),  # type: ignore[arg-type]
+        profiles.get_user_profile_by_github_id(True),
+        profiles.get_user_profile_by_github_id("1"),  # type: ignore[arg-type]
+        profiles.get_user_profile_by_github_id(Decimal(1)),  # type: ignore[arg-type]
+        profiles.get_user_profile_by_github_id(1.0),  # type: ignore[arg-type]
+        profiles.get_user_profile(user_id.encode()),  # type: ignore[arg-type]
+        repositories.get_repository(user_id, repository_id=repository.id.bytes),  # type: ignore[arg-type]
+        repositories.get_repository(user_id, repository_id=repository.id.int),  # type: ignore[arg-type]
+        profiles.create_user_profile(user_id=user_id, github_id=True, username="other"),
+        profiles.cleanup_inactive_users(True),
+        profiles.cleanup_inactive_users("30"),  # type: ignore[arg-type]
     ]
     for call in calls:
         await refused(codeflow_connection, call)
-    with pytest.raises(ValueError, match="github_id"):
-        RepositoryData(github_id="7", name="a", full_name="octocat/a", owner="octocat", private=False)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="private"):
-        RepositoryData(github_id=7, name="a", full_name="octocat/a", owner="octocat", private="no")  # type: ignore[arg-type]
+    new = {"name": "b", "full_name": "octocat/b", "owner": "octocat"}
+    error = await refused(
+        codeflow_connection,
+        repositories.add_repository(user_id, github_id="8", private=False, **new),  # type: ignore[arg-type]
+    )
+    assert "github_id" in str(error)
+    error = await refused(
+        codeflow_connection,
+        repositories.add_repository(user_id, github_id=8, private="no", **new),  # type: ignore[arg-type]
+    )
+    assert "private" in str(error)
 
 
 async def test_strict_inputs_on_the_auth_store(
@@ -299,8 +303,17 @@ async def test_strict_inputs_on_the_auth_store(
         await refused(codeflow_connection, auth.create_user(email_verified=expires))  # type: ignore[arg-type]
     await refused(codeflow_connection, auth.create_user(email=b"a@example.com"))  # type: ignore[arg-type]
     await refused(codeflow_connection, auth.get_user(b"id"))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="expires_at"):
-        AccountData(user_id=user_id, type="oauth", provider="p", provider_account_id="1", expires_at="1")  # type: ignore[arg-type]
+    error = await refused(
+        codeflow_connection,
+        auth.link_account(
+            user_id=user_id,
+            type="oauth",
+            provider="p",
+            provider_account_id="1",
+            expires_at="1",  # type: ignore[arg-type]
+        ),
+    )
+    assert "expires_at" in str(error)
 
 
 @pytest.mark.parametrize("batch", [None, 42, T0, "not a batch", b"bytes", {"id": 1}])
