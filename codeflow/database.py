@@ -81,7 +81,7 @@ class Database(Stores):
     read-only. The read pool opens on first use.
     """
 
-    __slots__ = ("_lock", "_read_pool", "_read_runner", "health", "read", "settings")
+    __slots__ = ("_lock", "_loop", "_read_pool", "_read_runner", "health", "read", "settings")
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
@@ -90,10 +90,19 @@ class Database(Stores):
         self._read_pool: asyncpg.Pool | None = None
         self._read_runner = Runner(self.settings, open_pool=self._open_read_pool)
         self.read = Stores(self._read_runner)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> Self:
-        """Open the pool on `DATABASE_URL`; a second call does nothing."""
+        """Open the pool on `DATABASE_URL`; a second call does nothing. Called on another
+        event loop (a serverless runtime may start one per invocation), it opens new
+        pools: the old loop's cannot serve this one."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._lock = loop, asyncio.Lock()
+            self._runner.detach()
+            self._read_runner.detach()
+            self._read_pool = None
         async with self._lock:
             if self._runner.is_open():
                 return self
