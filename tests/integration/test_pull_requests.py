@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from unittest.mock import ANY
 import asyncpg
 import pytest
 
-from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, RepositoryData, cli
+from codeflow import AlreadyExists, Database, InvalidInput, NotFound, cli
 from codeflow.pull_requests import PruneResult, PullRequestData, PullRequestStore
 from codeflow.settings import Settings
 from codeflow.store import all_queries
@@ -60,12 +61,12 @@ def pr(
 
 
 @pytest.fixture
-def prs(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> PullRequestStore:
-    return PullRequestStore(codeflow_pool, settings=codeflow_settings)
+def prs(codeflow_database: Database) -> PullRequestStore:
+    return codeflow_database.pull_requests
 
 
 async def make_monitor(
-    service: DatabaseService,
+    db: Database,
     make_user: MakeUser,
     username: str,
     github_id: int,
@@ -75,27 +76,25 @@ async def make_monitor(
     """A user with a profile who monitors `repos` given as (github id, owner/name, active),
     all public or all `private`."""
     user_id = await make_user()
-    await service.create_user_profile(user_id=user_id, github_id=github_id, username=username)
+    await db.profiles.create_user_profile(user_id=user_id, github_id=github_id, username=username)
     for repo_id, full_name, active in repos:
         owner, name = full_name.split("/")
-        await service.add_repository(
+        await db.repositories.add_repository(
             user_id,
-            RepositoryData(
-                github_id=repo_id,
-                name=name,
-                full_name=full_name,
-                owner=owner,
-                is_active=active,
-                private=private,
-            ),
+            github_id=repo_id,
+            name=name,
+            full_name=full_name,
+            owner=owner,
+            is_active=active,
+            private=private,
         )
     return user_id
 
 
 @pytest.fixture
-async def user_id(codeflow_service: DatabaseService, make_user: MakeUser) -> str:
+async def user_id(codeflow_database: Database, make_user: MakeUser) -> str:
     return await make_monitor(
-        codeflow_service,
+        codeflow_database,
         make_user,
         "octocat",
         583231,
@@ -449,10 +448,10 @@ async def test_dashboard_filters(prs: PullRequestStore, user_id: str) -> None:
 
 
 async def test_two_users_monitoring_one_repository_see_the_same_prs(
-    prs: PullRequestStore, codeflow_service: DatabaseService, make_user: MakeUser, user_id: str
+    prs: PullRequestStore, codeflow_database: Database, make_user: MakeUser, user_id: str
 ) -> None:
     other = await make_monitor(
-        codeflow_service, make_user, "hubot", 480938, (HELLO, "OctoCat/hello-world", True)
+        codeflow_database, make_user, "hubot", 480938, (HELLO, "OctoCat/hello-world", True)
     )
     await prs.upsert_pull_requests([pr(1, repo=HELLO, minutes=1), pr(2, repo=SPOON, minutes=2)])
     mine = (await prs.get_dashboard(user_id)).items
@@ -463,8 +462,8 @@ async def test_two_users_monitoring_one_repository_see_the_same_prs(
     assert theirs[0].model_dump(exclude={"repository_full_name"}) == mine[1].model_dump(
         exclude={"repository_full_name"}
     )
-    assert await codeflow_service.count_user_profiles() == 2
-    assert len(await codeflow_service.get_user_repositories(other)) == 1
+    assert await codeflow_database.profiles.count_user_profiles() == 2
+    assert len(await codeflow_database.repositories.get_user_repositories(other)) == 1
 
 
 async def test_dashboard_of_a_user_without_profile_is_empty(
@@ -500,7 +499,7 @@ async def test_dashboard_rejects_malformed_arguments(
 
 
 async def test_counts_per_repository_and_state(
-    prs: PullRequestStore, user_id: str, codeflow_service: DatabaseService
+    prs: PullRequestStore, user_id: str, codeflow_database: Database
 ) -> None:
     await prs.upsert_pull_requests(
         [
@@ -519,7 +518,7 @@ async def test_counts_per_repository_and_state(
     ]
     assert counts[0].repository_github_id == HELLO
     assert await prs.count_user_pull_requests("nobody") == []
-    assert len(await codeflow_service.get_user_repositories(user_id)) == 3
+    assert len(await codeflow_database.repositories.get_user_repositories(user_id)) == 3
 
 
 # --- who sees what -----------------------------------------------------------------------
@@ -550,7 +549,7 @@ async def visible(prs: PullRequestStore, user_id: str) -> tuple[list[int], list[
 
 
 async def test_get_pull_request_only_for_a_user_who_monitors_its_repository(
-    prs: PullRequestStore, codeflow_service: DatabaseService, make_user: MakeUser, user_id: str
+    prs: PullRequestStore, codeflow_database: Database, make_user: MakeUser, user_id: str
 ) -> None:
     await prs.upsert_pull_requests([pr(1, repo=HELLO), pr(2, repo=42), pr(3, repo=PAUSED)])
     assert (await prs.get_pull_request(user_id, pull_request_id=1)).repository_github_id == HELLO
@@ -558,7 +557,7 @@ async def test_get_pull_request_only_for_a_user_who_monitors_its_repository(
         "a paused repository is monitored"
     )
     other = await make_monitor(
-        codeflow_service, make_user, "hubot", 480938, (SPOON, "octocat/Spoon-Knife", True)
+        codeflow_database, make_user, "hubot", 480938, (SPOON, "octocat/Spoon-Knife", True)
     )
     without_profile = await make_user()
     refusals = [(user_id, 2), (other, 1), (without_profile, 1), (user_id, 99)]  # 99: not cached
@@ -572,26 +571,24 @@ async def test_get_pull_request_only_for_a_user_who_monitors_its_repository(
 
 async def test_private_repository_prs_are_shown_only_within_the_verification_window(
     prs: PullRequestStore,
-    codeflow_service: DatabaseService,
+    codeflow_database: Database,
     codeflow_connection: asyncpg.Connection,
     make_user: MakeUser,
 ) -> None:
     mona = await make_monitor(
-        codeflow_service, make_user, "monalisa", 2154, (SECRET, "github/secret", True), private=True
+        codeflow_database, make_user, "monalisa", 2154, (SECRET, "github/secret", True), private=True
     )
-    await codeflow_service.add_repository(
+    await codeflow_database.repositories.add_repository(
         mona,
-        RepositoryData(
-            github_id=HELLO,
-            name="Hello-World",
-            full_name="octocat/Hello-World",
-            owner="octocat",
-            private=False,
-        ),
+        github_id=HELLO,
+        name="Hello-World",
+        full_name="octocat/Hello-World",
+        owner="octocat",
+        private=False,
     )
     # Someone who added the same private repository under any name, never verified.
     snoop = await make_monitor(
-        codeflow_service, make_user, "snoop", 666, (SECRET, "snoop/anything", True), private=True
+        codeflow_database, make_user, "snoop", 666, (SECRET, "snoop/anything", True), private=True
     )
     await prs.upsert_pull_requests(
         [
@@ -617,7 +614,7 @@ async def test_private_repository_prs_are_shown_only_within_the_verification_win
 
     # The sync job saw both in GitHub's list for mona: visible again, for mona only.
     assert (
-        await codeflow_service.verify_repository_access(
+        await codeflow_database.repositories.verify_repository_access(
             mona, private_by_github_id={SECRET: True, HELLO: False}
         )
         == 2
@@ -627,31 +624,35 @@ async def test_private_repository_prs_are_shown_only_within_the_verification_win
 
 
 async def test_private_access_window_setting_is_honoured(
-    codeflow_pool: asyncpg.Pool,
     codeflow_settings: Settings,
-    codeflow_service: DatabaseService,
+    codeflow_database: Database,
     codeflow_connection: asyncpg.Connection,
     make_user: MakeUser,
 ) -> None:
     mona = await make_monitor(
-        codeflow_service, make_user, "monalisa", 2154, (SECRET, "github/secret", True), private=True
+        codeflow_database, make_user, "monalisa", 2154, (SECRET, "github/secret", True), private=True
     )
-    await PullRequestStore(codeflow_pool).upsert_pull_request(pr(1, repo=SECRET))
+    await codeflow_database.pull_requests.upsert_pull_request(pr(1, repo=SECRET))
     await age_verification(codeflow_connection, mona, timedelta(hours=2))
 
-    def store(window_s: float) -> PullRequestStore:
+    async def visible_within(window_s: float) -> tuple[list[int], list[str], list[int]]:
         settings = codeflow_settings.model_copy(update={"db_private_access_window_s": window_s})
-        return PullRequestStore(codeflow_pool, settings=settings)
+        async with Database(settings) as db:
+            return await visible(db.pull_requests, mona)
 
-    assert await visible(store(3600), mona) == ([], [], [])
-    assert await visible(store(3 * 3600), mona) == ([1], ["github/secret"], [1])
-    assert await visible(PullRequestStore(codeflow_pool), mona) == ([1], ["github/secret"], [1]), (
+    assert codeflow_settings.db_private_access_window_s == 24 * 3600
+    assert await visible_within(3600) == ([], [], [])
+    assert await visible_within(3 * 3600) == ([1], ["github/secret"], [1])
+    assert await visible(codeflow_database.pull_requests, mona) == ([1], ["github/secret"], [1]), (
         "default: 24 h"
     )
 
 
 async def test_prune_in_batches(
-    prs: PullRequestStore, user_id: str, codeflow_connection: asyncpg.Connection
+    prs: PullRequestStore,
+    user_id: str,
+    codeflow_connection: asyncpg.Connection,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     now = datetime.now(UTC)
 
@@ -673,33 +674,37 @@ async def test_prune_in_batches(
     ]
     await prs.upsert_pull_requests([*unmonitored, *expired, *kept])
 
-    # Run on one connection whose statements are logged, to count the batches.
-    statements: list[str] = []
-    codeflow_connection.add_query_logger(lambda logged: statements.append(logged.query))
-    pruner = PullRequestStore(codeflow_connection)
-    assert await pruner.prune_pull_requests(closed_retention_days=90, batch_size=3) == PruneResult(
+    # The package logs every statement it runs (at DEBUG), by query name: count the batches.
+    caplog.set_level(logging.DEBUG, logger="codeflow.sql")
+    caplog.clear()
+    assert await prs.prune_pull_requests(closed_retention_days=90, batch_size=3) == PruneResult(
         unmonitored=7, expired=5
     )
-    await asyncio.sleep(0)  # asyncpg calls query loggers soon after, not during, the query
-    deletes = [query for query in statements if "DELETE FROM pull_requests" in query]
-    assert len(deletes) == 3 + 2, "7 rows in batches of 3, then 5 in batches of 3"
+    ran = [
+        record.args[0]
+        for record in caplog.records
+        if record.name == "codeflow.sql" and isinstance(record.args, tuple)
+    ]
+    batches = (ran.count("delete_unmonitored_pull_requests"), ran.count("delete_expired_pull_requests"))
+    assert batches == (3, 2), "7 rows in batches of 3, then 5 in batches of 3"
     remaining = await codeflow_connection.fetch("SELECT id FROM pull_requests ORDER BY id")
     assert [row["id"] for row in remaining] == [data.id for data in kept]
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=0, expired=0)
 
 
 async def test_prune_keeps_a_repository_someone_else_still_monitors(
-    prs: PullRequestStore, codeflow_service: DatabaseService, make_user: MakeUser, user_id: str
+    prs: PullRequestStore, codeflow_database: Database, make_user: MakeUser, user_id: str
 ) -> None:
     other = await make_monitor(
-        codeflow_service, make_user, "hubot", 480938, (SPOON, "octocat/Spoon-Knife", True)
+        codeflow_database, make_user, "hubot", 480938, (SPOON, "octocat/Spoon-Knife", True)
     )
     await prs.upsert_pull_requests([pr(1, repo=HELLO), pr(2, repo=SPOON)])
-    mine = await codeflow_service.get_repository_by_github_id(user_id, SPOON)
-    await codeflow_service.delete_repository(user_id, repository_id=mine.id)
+    mine = await codeflow_database.repositories.get_repository_by_github_id(user_id, SPOON)
+    await codeflow_database.repositories.delete_repository(user_id, repository_id=mine.id)
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=0, expired=0)
-    await codeflow_service.delete_repository(
-        other, repository_id=(await codeflow_service.get_repository_by_github_id(other, SPOON)).id
+    await codeflow_database.repositories.delete_repository(
+        other,
+        repository_id=(await codeflow_database.repositories.get_repository_by_github_id(other, SPOON)).id,
     )
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=1, expired=0)
     assert [item.id for item in (await prs.get_dashboard(user_id)).items] == [1]
