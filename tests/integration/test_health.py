@@ -4,21 +4,36 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
-from codeflow import check_database_connection, create_pool, health_report, load_settings, migrate
+from codeflow import Database, load_settings, migrate
 from codeflow.health import migration_versions
 
 
-async def test_healthy_database_reports_version_latency_and_no_pending(codeflow_pool: asyncpg.Pool) -> None:
-    assert await check_database_connection(codeflow_pool)
-    report = await health_report(codeflow_pool)
+async def test_healthy_database_reports_version_latency_and_no_pending(codeflow_database: Database) -> None:
+    assert await codeflow_database.health.check()
+    report = await codeflow_database.health.report()
     assert report.ok and report.error is None
     assert report.server_version and report.server_version[:2] in {"15", "16", "17", "18"}
     assert report.latency_ms is not None and report.latency_ms >= 0
     assert report.pending_migrations == []
     assert report.applied_migrations == len(migration_versions())
     assert report.pool_max == 10 and report.pool_size >= 1
+    assert report.pool_in_use == 0 and report.pool_idle == report.pool_size
+
+
+async def test_pool_in_use_counts_the_connections_calls_hold(codeflow_database: Database) -> None:
+    async with codeflow_database.transaction():
+        report = await codeflow_database.health.report()
+    assert report.ok
+    assert report.pool_in_use == 1, "the transaction's connection; the report's own is not counted"
+    assert report.pool_idle == report.pool_size - 1
+
+
+async def test_a_database_not_open_is_reported_not_raised() -> None:
+    database = Database(load_settings(database_url="postgresql://nobody@127.0.0.1:1/nowhere"))
+    assert not await database.health.check()
+    report = await database.health.report()
+    assert not report.ok
+    assert report.error and "not open" in report.error
 
 
 async def test_unreachable_database_is_reported_not_raised() -> None:
@@ -28,14 +43,11 @@ async def test_unreachable_database_is_reported_not_raised() -> None:
         db_connect_timeout_s=1,
         db_connect_attempts=1,
     )
-    pool = await create_pool(settings)  # min_size 0: nothing connects yet
-    try:
-        assert not await check_database_connection(pool, timeout=2)
-        report = await health_report(pool, timeout=2)
-        assert not report.ok
-        assert report.error
-    finally:
-        await pool.close()
+    async with Database(settings) as database:  # min_size 0: nothing connects yet
+        assert not await database.health.check(timeout=2)
+        report = await database.health.report(timeout=2)
+    assert not report.ok
+    assert report.error
 
 
 async def test_unmigrated_database_is_healthy_with_every_migration_pending(
@@ -45,11 +57,8 @@ async def test_unmigrated_database_is_healthy_with_every_migration_pending(
     url = urlunsplit(parts._replace(path=parts.path + "_unmigrated"))
     await migrate.ensure_database(url)
     try:
-        pool = await create_pool(load_settings(database_url=url, db_pool_min_size=1))
-        try:
-            report = await health_report(pool)
-        finally:
-            await pool.close()
+        async with Database(load_settings(database_url=url, db_pool_min_size=1)) as database:
+            report = await database.health.report()
     finally:
         await migrate.drop_database(url)
     assert report.ok

@@ -11,9 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from codeflow import DatabaseService, migrate
+from codeflow import Database, load_settings, migrate
 from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
-from codeflow.pull_requests import PullRequestStore
 from codeflow.seed import seed_database, seeded_tables
 
 pytestmark = pytest.mark.integration
@@ -81,13 +80,14 @@ async def test_repositories_from_before_the_access_columns_fail_closed(scratch_u
         await migrate.migrate(scratch_url)
         backfilled = await connection.fetch("SELECT private, access_verified_at FROM repositories")
         assert [tuple(row) for row in backfilled] == [(True, None)]
-        prs = PullRequestStore(connection)
-        assert (await prs.get_dashboard("old-user")).items == []
-        verified = await DatabaseService(connection).verify_repository_access(
-            "old-user", private_by_github_id={42: False}
-        )
-        assert verified == 1
-        assert [item.id for item in (await prs.get_dashboard("old-user")).items] == [1]
+        async with Database(load_settings(database_url=scratch_url, db_pool_min_size=1)) as database:
+            prs = database.pull_requests
+            assert (await prs.get_dashboard("old-user")).items == []
+            verified = await database.repositories.verify_repository_access(
+                "old-user", private_by_github_id={42: False}
+            )
+            assert verified == 1
+            assert [item.id for item in (await prs.get_dashboard("old-user")).items] == [1]
     finally:
         await connection.close()
 

@@ -7,8 +7,9 @@ import asyncio
 import asyncpg
 import pytest
 
-from codeflow import DatabaseService, DatabaseUnavailable, Settings, close_pool, create_pool, get_pool
-from codeflow import pool as pool_module
+from codeflow import Database, DatabaseUnavailable, PoolClosed, Settings
+from codeflow import database as database_module
+from codeflow.pool import create_pool
 
 
 async def test_server_settings_are_sent_at_connect(codeflow_pool: asyncpg.Pool) -> None:
@@ -33,19 +34,40 @@ async def test_release_rolls_back_an_abandoned_transaction(codeflow_settings: Se
         await pool.close()
 
 
-async def test_process_pool_is_created_once_and_closed(
+async def test_database_opens_one_pool_and_closes_it(
     codeflow_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", codeflow_settings.database_url.get_secret_value())
+    """Concurrent and repeated open() calls share one pool; after close() a call raises
+    PoolClosed, and open() opens a new pool."""
+    opened: list[asyncpg.Pool] = []
+
+    async def counting_create_pool(settings: Settings, *, read_only: bool = False) -> asyncpg.Pool:
+        pool = await create_pool(settings, read_only=read_only)
+        opened.append(pool)
+        return pool
+
+    monkeypatch.setattr(database_module, "create_pool", counting_create_pool)
+    database = Database(codeflow_settings)
+    with pytest.raises(PoolClosed):
+        await database.profiles.count_user_profiles()
     try:
-        first, second = await asyncio.gather(get_pool(), get_pool())
-        assert first is second
-        assert await DatabaseService(first).count_user_profiles() == 0
+        await asyncio.gather(database.open(), database.open(), database.open())
+        await database.open()
+        assert len(opened) == 1
+        assert await database.profiles.count_user_profiles() == 0
     finally:
-        await close_pool()
-    assert pool_module._process_pools == {}
-    assert first.is_closing()
-    await close_pool()  # closing twice is harmless
+        await database.close()
+    assert opened[0].is_closing()
+    with pytest.raises(PoolClosed):
+        await database.profiles.count_user_profiles()
+    with pytest.raises(PoolClosed):
+        async with database.transaction():
+            pass
+    await database.close()  # closing twice is harmless
+
+    async with database:
+        assert await database.profiles.count_user_profiles() == 0
+    assert len(opened) == 2 and opened[1].is_closing()
 
 
 async def test_unreachable_server_is_unavailable_and_hides_the_password() -> None:
