@@ -1,4 +1,4 @@
-"""DatabaseService logic with the database replaced by a recording fake.
+"""ProfileStore and RepositoryStore logic with the database replaced by a recording fake.
 
 What runs against PostgreSQL is covered by tests/integration; here: which query a
 method picks, with which arguments, and what it makes of the answer.
@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from codeflow import DatabaseService, InvalidInput, NotFound, QueryFailed, RepositoryData
-from codeflow.store import all_queries
+from codeflow import InvalidInput, NotFound, QueryFailed, Settings, Stores
+from codeflow.store import Runner, all_queries
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class FakeExecutor:
+class FakeConnection:
     """Answers fetch/fetchrow/fetchval/execute with queued results; records the SQL and args."""
 
     def __init__(self, *answers: Any) -> None:
@@ -37,9 +37,13 @@ class FakeExecutor:
         return [by_sql[sql] for sql, _ in self.calls]
 
 
-def service(*answers: Any) -> tuple[DatabaseService, FakeExecutor]:
-    fake = FakeExecutor(*answers)
-    return DatabaseService(fake), fake  # type: ignore[arg-type]
+def stores(*answers: Any, **changes: Any) -> tuple[Stores, FakeConnection]:
+    """The stores on a runner whose one connection is the fake (as inside a transaction),
+    with the default settings but for `changes`."""
+    fake = FakeConnection(*answers)
+    settings = Settings(database_url="postgresql://app@db.invalid/codeflow", **changes)
+    runner = Runner(settings, connection=fake)  # type: ignore[arg-type]
+    return Stores(runner), fake
 
 
 def profile_row(**overrides: Any) -> dict[str, Any]:
@@ -56,36 +60,36 @@ def profile_row(**overrides: Any) -> dict[str, Any]:
 
 
 async def test_get_user_profile_maps_no_row_to_not_found() -> None:
-    svc, fake = service(None)
+    db, fake = stores(None)
     with pytest.raises(NotFound, match="user profile"):
-        await svc.get_user_profile("u1")
+        await db.profiles.get_user_profile("u1")
     assert fake.query_names() == ["get_user_profile"]
     assert fake.calls[0][1] == ("u1",)
 
 
 async def test_rows_become_models_with_aware_datetimes() -> None:
-    svc, _ = service(profile_row())
-    profile = await svc.get_user_profile("u1")
+    db, _ = stores(profile_row())
+    profile = await db.profiles.get_user_profile("u1")
     assert profile.username == "octocat" and profile.created_at.tzinfo is not None
 
 
 async def test_naive_datetimes_from_a_row_are_refused() -> None:
-    svc, _ = service(profile_row(created_at=NOW.replace(tzinfo=None)))
+    db, _ = stores(profile_row(created_at=NOW.replace(tzinfo=None)))
     with pytest.raises(QueryFailed, match=r"does not fit UserProfile \(fields: created_at\)"):
-        await svc.get_user_profile("u1")
+        await db.profiles.get_user_profile("u1")
 
 
 async def test_update_last_active_passes_resolution_and_maps_false_to_not_found() -> None:
-    svc, fake = service(True, False)
-    await svc.update_user_last_active("u1")
+    db, fake = stores(True, False)
+    await db.profiles.update_user_last_active("u1")
     assert fake.calls[0][1] == ("u1", timedelta(seconds=60))
     with pytest.raises(NotFound):
-        await svc.update_user_last_active("u1")
+        await db.profiles.update_user_last_active("u1")
 
 
 async def test_cleanup_loops_until_a_short_batch() -> None:
-    svc, fake = service(10, 10, 3)
-    assert await svc.cleanup_inactive_users(30, batch_size=10) == 23
+    db, fake = stores(10, 10, 3)
+    assert await db.profiles.cleanup_inactive_users(30, batch_size=10) == 23
     assert fake.query_names() == ["delete_inactive_user_profiles"] * 3
     # Days and batch size only: the database computes the cutoff from its own clock.
     assert all(args == (30, 10) for _, args in fake.calls)
@@ -94,61 +98,69 @@ async def test_cleanup_loops_until_a_short_batch() -> None:
 @pytest.mark.parametrize(
     "call",
     [
-        lambda s: s.create_user_profile(user_id="", github_id=1, username="a"),
-        lambda s: s.create_user_profile(user_id="u\x00", github_id=1, username="a"),
-        lambda s: s.get_user_profile_by_github_id(-5),
-        lambda s: s.get_user_profile_by_username("nul\x00"),
-        lambda s: s.get_repository("u1", repository_id="not-a-uuid"),
-        lambda s: s.update_repository("u1", repository_id=uuid.uuid4(), is_active="yes"),
-        lambda s: s.verify_repository_access("u1", private_by_github_id={1: "yes"}),
-        lambda s: s.verify_repository_access("u1", private_by_github_id={-1: True}),
-        lambda s: s.verify_repository_access("u1", private_by_github_id=[1]),
-        lambda s: s.verify_repository_access("", private_by_github_id={}),
-        lambda s: s.add_repository("u1", {"github_id": 1}),
-        lambda s: s.cleanup_inactive_users(True),
+        lambda s: s.profiles.create_user_profile(user_id="", github_id=1, username="a"),
+        lambda s: s.profiles.create_user_profile(user_id="u\x00", github_id=1, username="a"),
+        lambda s: s.profiles.get_user_profile_by_github_id(-5),
+        lambda s: s.profiles.get_user_profile_by_username("nul\x00"),
+        lambda s: s.repositories.get_repository("u1", repository_id="not-a-uuid"),
+        lambda s: s.repositories.update_repository("u1", repository_id=uuid.uuid4(), is_active="yes"),
+        lambda s: s.repositories.verify_repository_access("u1", private_by_github_id={1: "yes"}),
+        lambda s: s.repositories.verify_repository_access("u1", private_by_github_id={-1: True}),
+        lambda s: s.repositories.verify_repository_access("u1", private_by_github_id=[1]),
+        lambda s: s.repositories.verify_repository_access("", private_by_github_id={}),
+        lambda s: s.repositories.add_repository(
+            "u1", github_id=1, name="r", full_name="o/other", owner="o", private=True
+        ),
+        lambda s: s.repositories.add_repository(
+            "u1", github_id=1, name="r", full_name="o/r", owner="o", private=1
+        ),
+        lambda s: s.repositories.add_repository(
+            "", github_id=1, name="r", full_name="o/r", owner="o", private=True
+        ),
+        lambda s: s.profiles.cleanup_inactive_users(True),
     ],
 )
 async def test_invalid_input_never_reaches_sql(call: Any) -> None:
-    svc, fake = service()
+    db, fake = stores()
     with pytest.raises(InvalidInput):
-        await call(svc)
+        await call(db)
     assert fake.calls == []
 
 
-async def test_add_repository_sends_the_data_fields() -> None:
-    svc, fake = service(None)
-    data = RepositoryData(github_id=5, name="r", full_name="o/r", owner="o", private=True)
+async def test_add_repository_sends_the_fields() -> None:
+    db, fake = stores(None)
     with pytest.raises(NotFound, match="user profile"):
-        await svc.add_repository("u1", data)
+        await db.repositories.add_repository(
+            "u1", github_id=5, name="r", full_name="o/r", owner="o", private=True
+        )
     assert fake.query_names() == ["create_repository"]
     assert fake.calls[0][1] == ("u1", 5, "r", "o/r", "o", True, True)
 
 
 async def test_verify_repository_access_sends_one_row_per_github_id() -> None:
-    svc, fake = service(2)
-    assert await svc.verify_repository_access("u1", private_by_github_id={7: False, 8: True}) == 2
+    db, fake = stores(2)
+    assert await db.repositories.verify_repository_access("u1", private_by_github_id={7: False, 8: True}) == 2
     assert fake.query_names() == ["verify_repository_access"]
     assert fake.calls[0][1] == ([7, 8], [False, True], "u1")
     for listed in ({"7": True}, {True: True}, {7: "yes"}):
         with pytest.raises(InvalidInput):
-            await svc.verify_repository_access("u1", private_by_github_id=listed)  # type: ignore[arg-type]
-    svc, fake = service()
-    assert await svc.verify_repository_access("u1", private_by_github_id={}) == 0
+            await db.repositories.verify_repository_access("u1", private_by_github_id=listed)  # type: ignore[arg-type]
+    db, fake = stores()
+    assert await db.repositories.verify_repository_access("u1", private_by_github_id={}) == 0
     assert fake.calls == [], "nothing listed: no statement"
 
 
 async def test_statements_are_logged_by_name_without_values(caplog: pytest.LogCaptureFixture) -> None:
-    svc, _ = service(profile_row())
+    db, _ = stores(profile_row())
     with caplog.at_level(logging.DEBUG, logger="codeflow.sql"):
-        await svc.get_user_profile("secret-user-id")
+        await db.profiles.get_user_profile("secret-user-id")
     assert "get_user_profile" in caplog.text
     assert "secret-user-id" not in caplog.text
 
 
 async def test_slow_statements_are_logged_at_warning(caplog: pytest.LogCaptureFixture) -> None:
-    svc, _ = service(profile_row())
-    svc._slow_ms = 0.0
+    db, _ = stores(profile_row(), db_slow_query_ms=0.0)
     with caplog.at_level(logging.WARNING, logger="codeflow.sql"):
-        await svc.get_user_profile("u1")
+        await db.profiles.get_user_profile("u1")
     assert [record.levelno for record in caplog.records] == [logging.WARNING]
     assert "slow query get_user_profile" in caplog.text
