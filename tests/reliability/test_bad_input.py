@@ -1,4 +1,4 @@
-"""Bad input, property-based: every public DatabaseService method given hostile values
+"""Bad input, property-based: every public profile and repository store method given hostile values
 either round-trips correctly or raises a CodeflowError — never a raw driver error,
 never a partial write."""
 
@@ -14,8 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codeflow import CodeflowError, DatabaseService, RepositoryData
+from codeflow import CodeflowError, Database, Repository
 from codeflow.models import MAX_LENGTH
+from codeflow.queries import run
+from codeflow.store import all_queries
 
 MakeUser = Callable[..., Awaitable[str]]
 
@@ -56,7 +58,7 @@ async def _call_safely(call: Awaitable[Any]) -> Any:
 @HYPOTHESIS
 @given(user_id=TEXT, github_id=INTS, username=TEXT)
 async def test_create_user_profile(
-    codeflow_service: DatabaseService,
+    codeflow_database: Database,
     codeflow_connection: asyncpg.pool.PoolConnectionProxy,
     user_id: str,
     github_id: int,
@@ -69,14 +71,16 @@ async def test_create_user_profile(
         )
     before = await _counts(codeflow_connection)
     outcome = await _call_safely(
-        codeflow_service.create_user_profile(user_id=user_id, github_id=github_id, username=username)
+        codeflow_database.profiles.create_user_profile(
+            user_id=user_id, github_id=github_id, username=username
+        )
     )
     if isinstance(outcome, CodeflowError):
         assert await _counts(codeflow_connection) == before, "a refused write changed something"
     else:
         assert (outcome.user_id, outcome.github_id) == (user_id, github_id)
         assert outcome.username == username
-        assert await codeflow_service.get_user_profile(user_id) == outcome
+        assert await codeflow_database.profiles.get_user_profile(user_id) == outcome
         await codeflow_connection.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
 
 
@@ -84,7 +88,7 @@ async def test_create_user_profile(
 @HYPOTHESIS
 @given(github_id=ANY, name=ANY, owner=ANY, full_name=ANY, is_active=ANY, private=ANY)
 async def test_add_repository_with_unvalidated_data(  # noqa: PLR0917 - hypothesis passes them
-    codeflow_service: DatabaseService,
+    codeflow_database: Database,
     codeflow_connection: asyncpg.pool.PoolConnectionProxy,
     make_user: MakeUser,
     github_id: Any,
@@ -94,27 +98,44 @@ async def test_add_repository_with_unvalidated_data(  # noqa: PLR0917 - hypothes
     is_active: Any,
     private: Any,
 ) -> None:
-    """model_construct skips pydantic, so the database's own checks are what is tested."""
+    """The store's own INSERT is run with the values as they come, skipping the input
+    check, so the database's own checks are what is tested; then the store is given them."""
     user_id = await make_user()
-    await codeflow_service.create_user_profile(
+    await codeflow_database.profiles.create_user_profile(
         user_id=user_id, github_id=abs(hash(user_id)) % 10**9 + 1, username=f"u{abs(hash(user_id)) % 10**9}"
     )
-    data = RepositoryData.model_construct(
-        github_id=github_id, name=name, owner=owner, full_name=full_name, is_active=is_active, private=private
-    )
-    before = await _counts(codeflow_connection)
-    outcome = await _call_safely(codeflow_service.add_repository(user_id, data))
-    if isinstance(outcome, CodeflowError):
-        assert await _counts(codeflow_connection) == before
-    else:
-        assert (outcome.github_id, outcome.name, outcome.owner) == (github_id, name, owner)
-        assert await codeflow_service.get_repository(user_id, repository_id=outcome.id) == outcome
+    values = {
+        "github_id": github_id,
+        "name": name,
+        "owner": owner,
+        "full_name": full_name,
+        "is_active": is_active,
+        "private": private,
+    }
+    create = all_queries()["create_repository"]
+
+    async def unvalidated() -> Repository:
+        row = await run(
+            codeflow_connection, create, create.args({"user_id": user_id, **values}), slow_ms=float("inf")
+        )
+        return Repository.from_row(row)
+
+    for call in (unvalidated, lambda: codeflow_database.repositories.add_repository(user_id, **values)):
+        before = await _counts(codeflow_connection)
+        outcome = await _call_safely(call())
+        if isinstance(outcome, CodeflowError):
+            assert await _counts(codeflow_connection) == before
+        else:
+            assert (outcome.github_id, outcome.name, outcome.owner) == (github_id, name, owner)
+            stored = await codeflow_database.repositories.get_repository(user_id, repository_id=outcome.id)
+            assert stored == outcome
+            await codeflow_connection.execute("DELETE FROM repositories WHERE id = $1", outcome.id)
 
 
 @HYPOTHESIS
 @given(value=ANY, number=ANY, flag=ANY)
 async def test_every_lookup_and_update(
-    codeflow_service: DatabaseService,
+    codeflow_database: Database,
     codeflow_connection: asyncpg.pool.PoolConnectionProxy,
     value: Any,
     number: Any,
@@ -122,21 +143,23 @@ async def test_every_lookup_and_update(
 ) -> None:
     before = await _counts(codeflow_connection)
     calls = [
-        codeflow_service.get_user_profile(value),
-        codeflow_service.get_user_profile_by_github_id(number),
-        codeflow_service.get_user_profile_by_username(value),
-        codeflow_service.update_user_last_active(value),
-        codeflow_service.get_user_repositories(value, active_only=flag),
-        codeflow_service.get_repository(value, repository_id=value),
-        codeflow_service.get_repository_by_github_id(value, number),
-        codeflow_service.get_repository_by_full_name(value, value),
-        codeflow_service.count_user_repositories(value),
-        codeflow_service.update_repository(value, repository_id=value, is_active=flag),
-        codeflow_service.verify_repository_access(value, private_by_github_id={number: flag}),
-        codeflow_service.verify_repository_access(value, private_by_github_id=value),
-        codeflow_service.delete_repository(value, repository_id=value),
-        codeflow_service.cleanup_inactive_users(number, batch_size=number),
-        codeflow_service.add_repository(value, flag),
+        codeflow_database.profiles.get_user_profile(value),
+        codeflow_database.profiles.get_user_profile_by_github_id(number),
+        codeflow_database.profiles.get_user_profile_by_username(value),
+        codeflow_database.profiles.update_user_last_active(value),
+        codeflow_database.repositories.get_user_repositories(value, active_only=flag),
+        codeflow_database.repositories.get_repository(value, repository_id=value),
+        codeflow_database.repositories.get_repository_by_github_id(value, number),
+        codeflow_database.repositories.get_repository_by_full_name(value, value),
+        codeflow_database.repositories.count_user_repositories(value),
+        codeflow_database.repositories.update_repository(value, repository_id=value, is_active=flag),
+        codeflow_database.repositories.verify_repository_access(value, private_by_github_id={number: flag}),
+        codeflow_database.repositories.verify_repository_access(value, private_by_github_id=value),
+        codeflow_database.repositories.delete_repository(value, repository_id=value),
+        codeflow_database.profiles.cleanup_inactive_users(number, batch_size=number),
+        codeflow_database.repositories.add_repository(
+            value, github_id=number, name=value, full_name=value, owner=value, private=flag, is_active=flag
+        ),
     ]
     for call in calls:
         await _call_safely(call)
@@ -144,22 +167,22 @@ async def test_every_lookup_and_update(
 
 
 @pytest.mark.parametrize("when", [datetime(2026, 1, 1), datetime.now()])
-async def test_naive_datetimes_are_refused(codeflow_service: DatabaseService, when: datetime) -> None:
-    """No DatabaseService method takes a datetime: one passed anywhere is refused, typed."""
+async def test_naive_datetimes_are_refused(codeflow_database: Database, when: datetime) -> None:
+    """No profile or repository method takes a datetime: one passed anywhere is refused, typed."""
     for call in (
-        codeflow_service.cleanup_inactive_users(when),  # type: ignore[arg-type]
-        codeflow_service.get_repository("u", repository_id=when),  # type: ignore[arg-type]
-        codeflow_service.update_user_last_active(when),  # type: ignore[arg-type]
+        codeflow_database.profiles.cleanup_inactive_users(when),  # type: ignore[arg-type]
+        codeflow_database.repositories.get_repository("u", repository_id=when),  # type: ignore[arg-type]
+        codeflow_database.profiles.update_user_last_active(when),  # type: ignore[arg-type]
     ):
         with pytest.raises(CodeflowError):
             await call
 
 
-async def test_unknown_uuid_is_not_found(codeflow_service: DatabaseService) -> None:
+async def test_unknown_uuid_is_not_found(codeflow_database: Database) -> None:
     from codeflow import NotFound  # noqa: PLC0415
 
     with pytest.raises(NotFound):
-        await codeflow_service.get_repository("u", repository_id=uuid.uuid4())
+        await codeflow_database.repositories.get_repository("u", repository_id=uuid.uuid4())
 
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from codeflow import AlreadyExists, DatabaseService, NotFound, RepositoryData
+from codeflow import AlreadyExists, Database, NotFound
 
 from .conftest import report
 
@@ -17,11 +17,13 @@ MakeUser = Callable[..., Awaitable[str]]
 RACERS = 20
 
 
-async def test_one_profile_per_user(codeflow_service: DatabaseService, make_user: MakeUser) -> None:
+async def test_one_profile_per_user(codeflow_database: Database, make_user: MakeUser) -> None:
     user_id = await make_user()
     results = await asyncio.gather(
         *(
-            codeflow_service.create_user_profile(user_id=user_id, github_id=100 + n, username=f"racer{n}")
+            codeflow_database.profiles.create_user_profile(
+                user_id=user_id, github_id=100 + n, username=f"racer{n}"
+            )
             for n in range(RACERS)
         ),
         return_exceptions=True,
@@ -29,16 +31,14 @@ async def test_one_profile_per_user(codeflow_service: DatabaseService, make_user
     winners = [r for r in results if not isinstance(r, BaseException)]
     assert len(winners) == 1
     assert all(isinstance(r, AlreadyExists) for r in results if isinstance(r, BaseException))
-    assert await codeflow_service.get_user_profile(user_id) == winners[0]
+    assert await codeflow_database.profiles.get_user_profile(user_id) == winners[0]
 
 
-async def test_one_owner_per_login_in_any_case(
-    codeflow_service: DatabaseService, make_user: MakeUser
-) -> None:
+async def test_one_owner_per_login_in_any_case(codeflow_database: Database, make_user: MakeUser) -> None:
     users = [await make_user() for _ in range(RACERS)]
     results = await asyncio.gather(
         *(
-            codeflow_service.create_user_profile(
+            codeflow_database.profiles.create_user_profile(
                 user_id=user_id, github_id=1 + n, username="OctoCat" if n % 2 else "octocat"
             )
             for n, user_id in enumerate(users)
@@ -47,25 +47,21 @@ async def test_one_owner_per_login_in_any_case(
     )
     assert sum(not isinstance(r, BaseException) for r in results) == 1
     assert all(isinstance(r, AlreadyExists) for r in results if isinstance(r, BaseException))
-    assert await codeflow_service.count_user_profiles() == 1
+    assert await codeflow_database.profiles.count_user_profiles() == 1
 
 
-async def test_one_repository_per_user_and_name(
-    codeflow_service: DatabaseService, make_user: MakeUser
-) -> None:
+async def test_one_repository_per_user_and_name(codeflow_database: Database, make_user: MakeUser) -> None:
     user_id = await make_user()
-    await codeflow_service.create_user_profile(user_id=user_id, github_id=7, username="octocat")
+    await codeflow_database.profiles.create_user_profile(user_id=user_id, github_id=7, username="octocat")
     results = await asyncio.gather(
         *(
-            codeflow_service.add_repository(
+            codeflow_database.repositories.add_repository(
                 user_id,
-                RepositoryData(
-                    github_id=1000 + n,
-                    name="Hello-World",
-                    full_name="octocat/Hello-World",
-                    owner="octocat",
-                    private=False,
-                ),
+                github_id=1000 + n,
+                name="Hello-World",
+                full_name="octocat/Hello-World",
+                owner="octocat",
+                private=False,
             )
             for n in range(RACERS)
         ),
@@ -73,11 +69,11 @@ async def test_one_repository_per_user_and_name(
     )
     assert sum(not isinstance(r, BaseException) for r in results) == 1
     assert all(isinstance(r, AlreadyExists) for r in results if isinstance(r, BaseException))
-    assert (await codeflow_service.count_user_repositories(user_id)).total == 1
+    assert (await codeflow_database.repositories.count_user_repositories(user_id)).total == 1
 
 
 async def test_repository_added_while_its_profile_is_deleted_finds_no_profile(
-    codeflow_service: DatabaseService,
+    codeflow_database: Database,
     codeflow_pool: asyncpg.Pool,
     codeflow_connection: asyncpg.Connection,
     make_user: MakeUser,
@@ -86,12 +82,15 @@ async def test_repository_added_while_its_profile_is_deleted_finds_no_profile(
     # has read the profile but before the insert's foreign-key check. The caller must
     # see "no profile" (NotFound), not a foreign-key violation.
     user_id = await make_user()
-    await codeflow_service.create_user_profile(user_id=user_id, github_id=7, username="octocat")
-    data = RepositoryData(github_id=99, name="late", full_name="octocat/late", owner="octocat", private=False)
+    await codeflow_database.profiles.create_user_profile(user_id=user_id, github_id=7, username="octocat")
     deleting = codeflow_connection.transaction()
     await deleting.start()
     await codeflow_connection.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
-    adding = asyncio.create_task(codeflow_service.add_repository(user_id, data))
+    adding = asyncio.create_task(
+        codeflow_database.repositories.add_repository(
+            user_id, github_id=99, name="late", full_name="octocat/late", owner="octocat", private=False
+        )
+    )
     async with asyncio.timeout(5):  # until add_repository waits on the deleted row's lock
         while not await codeflow_pool.fetchval(  # noqa: ASYNC110 - polling the server, not a local event
             "SELECT count(*) FROM pg_stat_activity"
@@ -104,7 +103,7 @@ async def test_repository_added_while_its_profile_is_deleted_finds_no_profile(
 
 
 async def test_concurrent_cleanups_with_writes_do_not_deadlock(
-    codeflow_service: DatabaseService, codeflow_connection: asyncpg.pool.PoolConnectionProxy
+    codeflow_database: Database, codeflow_connection: asyncpg.pool.PoolConnectionProxy
 ) -> None:
     count = 600
     idle = datetime.now(UTC) - timedelta(days=90)
@@ -128,19 +127,23 @@ async def test_concurrent_cleanups_with_writes_do_not_deadlock(
         user_id = f"idle{n}"
         try:
             if n % 2:
-                await codeflow_service.update_user_last_active(user_id)
+                await codeflow_database.profiles.update_user_last_active(user_id)
             else:
-                data = RepositoryData(
-                    github_id=99, name="late", full_name=f"idle{n}/late", owner=f"idle{n}", private=False
+                await codeflow_database.repositories.add_repository(
+                    user_id,
+                    github_id=99,
+                    name="late",
+                    full_name=f"idle{n}/late",
+                    owner=f"idle{n}",
+                    private=False,
                 )
-                await codeflow_service.add_repository(user_id, data)
         except NotFound:
             return "gone"
         return "written"
 
     async with asyncio.timeout(30):  # a deadlock would surface as a timeout (or 40P01)
         outcomes = await asyncio.gather(
-            *(codeflow_service.cleanup_inactive_users(30, batch_size=50) for _ in range(4)),
+            *(codeflow_database.profiles.cleanup_inactive_users(30, batch_size=50) for _ in range(4)),
             *(writer(n) for n in range(1, count + 1)),
         )
     deleted = sum(int(str(n)) for n in outcomes[:4])
@@ -155,7 +158,7 @@ async def test_concurrent_cleanups_with_writes_do_not_deadlock(
     )
     # Rows a writer held were skipped (SKIP LOCKED), not waited for: the next run takes
     # them, and only the profiles a touch made active again remain.
-    await codeflow_service.cleanup_inactive_users(30)
+    await codeflow_database.profiles.cleanup_inactive_users(30)
     stale = await codeflow_connection.fetchval(
         "SELECT count(*) FROM user_profiles WHERE last_active_at < now() - interval '30 days'"
     )
