@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from codeflow import AlreadyExists, AuthStore, TransactionConflict, create_pool, load_settings
+from codeflow import AlreadyExists, AuthStore, Database, TransactionConflict, load_settings
 from codeflow.auth import AdapterUser
 from codeflow.queries import run
 from codeflow.store import CONFLICT_RETRY
@@ -34,15 +34,17 @@ WANTED = "wanted-zq81x@example.com"
 
 
 @pytest.fixture
-async def store(codeflow_database_url: str, codeflow_pool: asyncpg.Pool) -> AsyncIterator[AuthStore]:
-    """An AuthStore on a pool of its own (its application_name finds its backend);
+async def database(codeflow_database_url: str, codeflow_pool: asyncpg.Pool) -> AsyncIterator[Database]:
+    """A Database with a pool of its own (its application_name finds its backend);
     `codeflow_pool` is taken for its emptied tables."""
     settings = load_settings(database_url=codeflow_database_url, db_application_name=APP, db_pool_max_size=2)
-    pool = await create_pool(settings)
-    try:
-        yield AuthStore(pool, settings=settings)
-    finally:
-        await pool.close()
+    async with Database(settings) as database:
+        yield database
+
+
+@pytest.fixture
+def store(database: Database) -> AuthStore:
+    return database.auth
 
 
 @pytest.fixture
@@ -110,18 +112,18 @@ async def test_a_deadlocked_statement_is_retried_and_succeeds(
 
 
 async def test_a_deadlock_inside_a_transaction_is_raised_for_the_caller_to_rerun(
-    store: AuthStore,
+    database: Database,
     rival: asyncpg.Connection,
     codeflow_pool: asyncpg.Pool,
     caplog: pytest.LogCaptureFixture,
     no_value_in_chain: Callable[..., None],
 ) -> None:
-    first = await store.create_user(email=FIRST)
-    second = await store.create_user(email=SECOND)
+    first = await database.auth.create_user(email=FIRST)
+    second = await database.auth.create_user(email=SECOND)
 
     async def in_a_transaction() -> AdapterUser:
-        async with store.transaction() as tx:
-            return await tx.update_user(second.id, email=WANTED)
+        async with database.transaction() as tx:
+            return await tx.auth.update_user(second.id, email=WANTED)
 
     with caplog.at_level(logging.WARNING, logger="codeflow.sql"):
         outcome = await _deadlock(rival, codeflow_pool, in_a_transaction(), first, second)
@@ -129,7 +131,7 @@ async def test_a_deadlock_inside_a_transaction_is_raised_for_the_caller_to_rerun
     assert outcome.sqlstate == "40P01"
     no_value_in_chain(outcome, WANTED, SECOND, second.id)
     assert not [record for record in caplog.records if "retrying" in record.getMessage()]
-    assert (await store.get_user(second.id) or second).email == SECOND  # rolled back
+    assert (await database.auth.get_user(second.id) or second).email == SECOND  # rolled back
 
 
 async def test_a_non_retryable_error_is_not_retried(

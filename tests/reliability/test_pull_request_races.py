@@ -20,8 +20,8 @@ from typing import Literal
 import asyncpg
 import pytest
 
+from codeflow import Database
 from codeflow.pull_requests import PullRequestData, PullRequestStore
-from codeflow.settings import Settings
 
 from .conftest import report
 
@@ -60,8 +60,8 @@ def orders(seed: int) -> random.Random:
 
 
 @pytest.fixture
-def prs(codeflow_pool: asyncpg.Pool, codeflow_settings: Settings) -> PullRequestStore:
-    return PullRequestStore(codeflow_pool, settings=codeflow_settings)
+def prs(codeflow_database: Database) -> PullRequestStore:
+    return codeflow_database.pull_requests
 
 
 @pytest.fixture
