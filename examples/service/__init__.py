@@ -1,0 +1,1 @@
+"""A FastAPI service on `codeflow.Database` (README.md beside this file)."""
