@@ -13,13 +13,11 @@ import pytest
 
 from codeflow import (
     CodeflowError,
-    DatabaseService,
+    Database,
     DatabaseUnavailable,
     PoolClosed,
     PoolExhausted,
     QueryTimeout,
-    RepositoryData,
-    create_pool,
     load_settings,
 )
 
@@ -28,7 +26,8 @@ from .conftest import report
 MakeUser = Callable[..., Awaitable[str]]
 
 
-async def _pool(url: str, app: str, **settings: object) -> tuple[asyncpg.Pool, DatabaseService]:
+async def _database(url: str, app: str, **settings: object) -> Database:
+    """An open Database on `url` whose connections carry the application_name `app`."""
     # Resolution 0: update_user_last_active always writes, so it waits on a locked row.
     values: dict[str, object] = {
         "db_pool_min_size": 10,
@@ -37,14 +36,13 @@ async def _pool(url: str, app: str, **settings: object) -> tuple[asyncpg.Pool, D
         **settings,
     }
     loaded = load_settings(database_url=url, db_application_name=app, **values)
-    pool = await create_pool(loaded)
-    return pool, DatabaseService(pool, settings=loaded)
+    return await Database(loaded).open()
 
 
 @pytest.fixture
-async def owner(codeflow_service: DatabaseService, make_user: MakeUser) -> AsyncIterator[str]:
+async def owner(codeflow_database: Database, make_user: MakeUser) -> AsyncIterator[str]:
     user_id = await make_user()
-    await codeflow_service.create_user_profile(user_id=user_id, github_id=1, username="octocat")
+    await codeflow_database.profiles.create_user_profile(user_id=user_id, github_id=1, username="octocat")
     yield user_id
 
 
@@ -58,7 +56,7 @@ async def test_killed_connections_mid_load(
     codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str
 ) -> None:
     app = "codeflow-rel-kill"
-    pool, service = await _pool(codeflow_database_url, app)
+    db = await _database(codeflow_database_url, app)
     seen: Counter[str] = Counter()
     unexpected: list[BaseException] = []
     stop = asyncio.Event()
@@ -73,16 +71,16 @@ async def test_killed_connections_mid_load(
             try:
                 async with asyncio.timeout(10):  # a hang fails the test, it does not stall it
                     if n % 2:
-                        await service.get_user_repositories(owner)
+                        await db.repositories.get_user_repositories(owner)
                     else:
-                        data = RepositoryData(
+                        await db.repositories.add_repository(
+                            owner,
                             github_id=task * 100_000 + n,
                             name=f"r{task}-{n}",
                             full_name=f"o/r{task}-{n}",
                             owner="o",
                             private=False,
                         )
-                        await service.add_repository(owner, data)
                 seen["ok"] += 1
             except DatabaseUnavailable as exc:
                 seen[type(exc).__name__] += 1
@@ -113,11 +111,14 @@ async def test_killed_connections_mid_load(
         assert killed >= 10
         assert seen["ok"] > 100
         # Recovered: every connection of the pool serves a call again.
-        assert len(await asyncio.gather(*(service.get_user_repositories(owner) for _ in range(20)))) == 20
-        assert pool.get_size() <= 10
+        assert (
+            len(await asyncio.gather(*(db.repositories.get_user_repositories(owner) for _ in range(20))))
+            == 20
+        )
+        assert (await db.health.report()).pool_size <= 10
         assert await _ours(codeflow_connection, app) <= 10
     finally:
-        await pool.close()
+        await db.close()
     assert await _ours(codeflow_connection, app) == 0
     report("kill.backends_terminated", killed)
     report("kill.outcomes", dict(seen))
@@ -127,29 +128,29 @@ async def test_killed_connections_mid_load(
 async def test_statement_timeout_is_a_typed_error(
     codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str
 ) -> None:
-    pool, service = await _pool(codeflow_database_url, "codeflow-rel-timeout", db_statement_timeout_ms=200)
+    db = await _database(codeflow_database_url, "codeflow-rel-timeout", db_statement_timeout_ms=200)
     try:
         async with codeflow_connection.transaction():
-            # Hold the profile's row lock: the service's write waits until its statement times out.
+            # Hold the profile's row lock: the store's write waits until its statement times out.
             await codeflow_connection.execute(
                 "SELECT 1 FROM user_profiles WHERE user_id = $1 FOR UPDATE", owner
             )
             started = time.monotonic()
             with pytest.raises(QueryTimeout, match="update_user_profile_last_active"):
-                await service.update_user_last_active(owner)
+                await db.profiles.update_user_last_active(owner)
             waited = time.monotonic() - started
         assert 0.15 < waited < 2.0
-        await service.update_user_last_active(owner)  # the connection is usable again
-        assert pool.get_size() <= 10
+        await db.profiles.update_user_last_active(owner)  # the connection is usable again
+        assert (await db.health.report()).pool_size <= 10
     finally:
-        await pool.close()
+        await db.close()
     report("timeout.statement_timeout_200ms_raised_after_s", round(waited, 3))
 
 
 async def test_client_command_timeout_is_a_typed_error(
     codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str
 ) -> None:
-    pool, service = await _pool(
+    db = await _database(
         codeflow_database_url, "codeflow-rel-cmd", db_statement_timeout_ms=0, db_command_timeout_s=0.3
     )
     try:
@@ -158,10 +159,10 @@ async def test_client_command_timeout_is_a_typed_error(
                 "SELECT 1 FROM user_profiles WHERE user_id = $1 FOR UPDATE", owner
             )
             with pytest.raises(QueryTimeout):
-                await service.update_user_last_active(owner)
-        await service.update_user_last_active(owner)
+                await db.profiles.update_user_last_active(owner)
+        await db.profiles.update_user_last_active(owner)
     finally:
-        await pool.close()
+        await db.close()
 
 
 async def test_exhausted_pool_gives_pool_exhausted_and_stays_whole(
@@ -170,7 +171,7 @@ async def test_exhausted_pool_gives_pool_exhausted_and_stays_whole(
     """A caller that finds every pooled connection busy waits DB_POOL_ACQUIRE_TIMEOUT_S,
     then gets PoolExhausted (not a hang, and not a DatabaseUnavailable: the database is
     fine, this process saturated its pool); the pool serves again once a connection frees."""
-    pool, service = await _pool(
+    db = await _database(
         codeflow_database_url,
         "codeflow-rel-acquire",
         db_pool_min_size=1,
@@ -183,20 +184,20 @@ async def test_exhausted_pool_gives_pool_exhausted_and_stays_whole(
             await codeflow_connection.execute(
                 "SELECT 1 FROM user_profiles WHERE user_id = $1 FOR UPDATE", owner
             )
-            stuck = asyncio.create_task(service.update_user_last_active(owner))
+            stuck = asyncio.create_task(db.profiles.update_user_last_active(owner))
             await asyncio.sleep(0.05)
             started = time.monotonic()
             with pytest.raises(PoolExhausted, match="waiting for a pooled connection") as call:
-                await service.count_user_profiles()
+                await db.profiles.count_user_profiles()
             waited = time.monotonic() - started
             with pytest.raises(PoolExhausted, match="all 1 connections in use") as transaction:
-                async with service.transaction():
+                async with db.transaction():
                     pass
         await stuck  # the lock is gone: the stuck write completes
-        assert await service.count_user_profiles() == 1
-        assert pool.get_size() == 1
+        assert await db.profiles.count_user_profiles() == 1
+        assert (await db.health.report()).pool_size == 1
     finally:
-        await pool.close()
+        await db.close()
     for caught in (call, transaction):
         assert not isinstance(caught.value, DatabaseUnavailable)
     assert 0.2 <= waited < 1.0
@@ -215,13 +216,12 @@ async def test_a_connection_that_cannot_open_in_time_is_unavailable_not_exhauste
         db_pool_acquire_timeout_s=0.3,
         db_connect_timeout_s=5,
     )
-    pool = await create_pool(settings)
     try:
-        with pytest.raises(DatabaseUnavailable, match="opening a connection took too long") as caught:
-            await DatabaseService(pool, settings=settings).count_user_profiles()
+        async with Database(settings) as database:
+            with pytest.raises(DatabaseUnavailable, match="opening a connection took too long") as caught:
+                await database.profiles.count_user_profiles()
         assert not isinstance(caught.value, PoolExhausted)
     finally:
-        pool.terminate()
         silent.close()
         await silent.wait_closed()
 
@@ -245,21 +245,21 @@ async def test_a_backend_killed_inside_a_transaction_is_unavailable(
     next statement, or the commit, raises DatabaseUnavailable, which callers retry on.
     The next statement was QueryFailed(sqlstate=None), "released back to the pool"."""
     app = f"codeflow-rel-txkill-{then}"
-    pool, service = await _pool(codeflow_database_url, app, db_pool_min_size=1, db_pool_max_size=1)
+    db = await _database(codeflow_database_url, app, db_pool_min_size=1, db_pool_max_size=1)
     try:
         with pytest.raises(DatabaseUnavailable) as caught:
-            async with service.transaction() as tx:
-                await tx.update_user_last_active(owner)
+            async with db.transaction() as tx:
+                await tx.profiles.update_user_last_active(owner)
                 await _terminate(codeflow_connection, app)
                 if then == "statement":
-                    await tx.get_user_profile(owner)
+                    await tx.profiles.get_user_profile(owner)
                 elif then == "savepoint":
                     async with tx.transaction():
                         pass
         assert type(caught.value) is DatabaseUnavailable
-        assert await service.count_user_profiles() == 1  # the pool replaced the connection
+        assert await db.profiles.count_user_profiles() == 1  # the pool replaced the connection
     finally:
-        await pool.close()
+        await db.close()
 
 
 @pytest.mark.parametrize("then", ["statement", "commit"])
@@ -268,7 +268,7 @@ async def test_idle_in_transaction_timeout_is_unavailable(
 ) -> None:
     """The server ends a session left idle in a transaction for longer than
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: the connection is lost, DatabaseUnavailable."""
-    pool, service = await _pool(
+    db = await _database(
         codeflow_database_url,
         f"codeflow-rel-idle-{then}",
         db_pool_min_size=1,
@@ -277,56 +277,57 @@ async def test_idle_in_transaction_timeout_is_unavailable(
     )
     try:
         with pytest.raises(DatabaseUnavailable) as caught:
-            async with service.transaction() as tx:
-                await tx.update_user_last_active(owner)
+            async with db.transaction() as tx:
+                await tx.profiles.update_user_last_active(owner)
                 await asyncio.sleep(0.5)
                 if then == "statement":
-                    await tx.get_user_profile(owner)
+                    await tx.profiles.get_user_profile(owner)
         assert type(caught.value) is DatabaseUnavailable
-        assert await service.count_user_profiles() == 1
+        assert await db.profiles.count_user_profiles() == 1
     finally:
-        await pool.close()
+        await db.close()
 
 
 async def test_closing_the_pool_fails_new_calls_with_pool_closed(
     codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str
 ) -> None:
-    """`pool.close()` waits for the calls in flight, which complete; calls made while it
+    """`Database.close()` waits for the calls in flight, which complete; calls made while it
     closes, or after, raise PoolClosed (a DatabaseUnavailable), not QueryFailed. A call
     queued for a connection before close() may get one (asyncpg hands it the connection
     the call ahead released) and then see it closed under it: PoolClosed too."""
-    pool, service = await _pool(
-        codeflow_database_url, "codeflow-rel-close", db_pool_min_size=1, db_pool_max_size=1
-    )
+    db = await _database(codeflow_database_url, "codeflow-rel-close", db_pool_min_size=1, db_pool_max_size=1)
     async with codeflow_connection.transaction():
         await codeflow_connection.execute("SELECT 1 FROM user_profiles WHERE user_id = $1 FOR UPDATE", owner)
-        in_flight = asyncio.create_task(service.update_user_last_active(owner))
-        queued = asyncio.create_task(service.count_user_profiles())
+        in_flight = asyncio.create_task(db.profiles.update_user_last_active(owner))
+        queued = asyncio.create_task(db.profiles.count_user_profiles())
         await asyncio.sleep(0.05)
-        closing = asyncio.create_task(pool.close())
+        closing = asyncio.create_task(db.close())
         await asyncio.sleep(0.05)
-        with pytest.raises(PoolClosed, match="pool is closing"):
-            await service.count_user_profiles()
+        assert not closing.done(), "close() waits for the call in flight"
+        with pytest.raises(PoolClosed, match="not open"):
+            await db.profiles.count_user_profiles()
         with pytest.raises(PoolClosed):
-            async with service.transaction():
+            async with db.transaction():
                 pass
     outcomes = await asyncio.wait_for(asyncio.gather(in_flight, queued, closing, return_exceptions=True), 10)
     assert outcomes[0] is None and outcomes[2] is None
     assert outcomes[1] == 1 or isinstance(outcomes[1], PoolClosed), outcomes[1]
-    with pytest.raises(PoolClosed, match="pool is closed"):
-        await service.count_user_profiles()
+    with pytest.raises(PoolClosed, match="not open"):
+        await db.profiles.count_user_profiles()
 
 
 async def test_cancelling_thousands_of_calls_leaves_the_pool_full_and_healthy(
     codeflow_database_url: str, codeflow_connection: asyncpg.pool.PoolConnectionProxy, owner: str
 ) -> None:
     app = "codeflow-rel-cancel"
-    pool, service = await _pool(codeflow_database_url, app)
+    db = await _database(codeflow_database_url, app)
     try:
         for _ in range(3):
             calls = [
                 asyncio.create_task(
-                    service.get_user_repositories(owner) if n % 2 else service.update_user_last_active(owner)
+                    db.repositories.get_user_repositories(owner)
+                    if n % 2
+                    else db.profiles.update_user_last_active(owner)
                 )
                 for n in range(2000)
             ]
@@ -339,14 +340,17 @@ async def test_cancelling_thousands_of_calls_leaves_the_pool_full_and_healthy(
         cancelled = sum(isinstance(r, asyncio.CancelledError) for r in results)
         assert cancelled > 1000
         await asyncio.sleep(0.2)  # connections whose query was cancelled are reset in the background
-        assert len(await asyncio.gather(*(service.get_user_repositories(owner) for _ in range(100)))) == 100
-        assert pool.get_size() == 10
-        assert pool.get_idle_size() == 10
+        assert (
+            len(await asyncio.gather(*(db.repositories.get_user_repositories(owner) for _ in range(100))))
+            == 100
+        )
+        usage = await db.health.report()
+        assert (usage.pool_size, usage.pool_idle, usage.pool_in_use) == (10, 10, 0)
         busy = await codeflow_connection.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'", app
         )
         assert busy == 0
         assert await _ours(codeflow_connection, app) == 10
     finally:
-        await pool.close()
+        await db.close()
     report("cancel.calls_cancelled_in_last_round", cancelled)
