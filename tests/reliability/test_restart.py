@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import pytest
 
-from codeflow import DatabaseService, DatabaseUnavailable, RepositoryData, create_pool, load_settings
+from codeflow import Database, DatabaseUnavailable, RepositoryStore, load_settings
 
 from .cluster import ScratchCluster
 from .conftest import report
@@ -29,21 +29,23 @@ class Load:
     successes_at: list[float] = field(default_factory=list)
 
 
-async def _writer(service: DatabaseService, user_id: str, task: int, load: Load, stop: asyncio.Event) -> None:
+async def _writer(
+    repositories: RepositoryStore, user_id: str, task: int, load: Load, stop: asyncio.Event
+) -> None:
     n = 0
     while not stop.is_set():
         n += 1
         github_id = (task + 1) * 1_000_000 + n
-        data = RepositoryData(
-            github_id=github_id,
-            name=f"r{n}",
-            full_name=f"user{task}/r{n}",
-            owner=f"user{task}",
-            private=False,
-        )
         started = time.monotonic()
         try:
-            await service.add_repository(user_id, data)
+            await repositories.add_repository(
+                user_id,
+                github_id=github_id,
+                name=f"r{n}",
+                full_name=f"user{task}/r{n}",
+                owner=f"user{task}",
+                private=False,
+            )
         except DatabaseUnavailable as exc:
             load.errors[type(exc).__name__] += 1
             load.slowest_failure_s = max(load.slowest_failure_s, time.monotonic() - started)
@@ -75,10 +77,12 @@ async def test_restart_under_load_loses_no_acknowledged_write(scratch_cluster: S
     settings = load_settings(
         database_url=url, db_pool_min_size=10, db_pool_max_size=10, db_application_name=APP
     )
-    pool = await create_pool(settings)
-    service = DatabaseService(pool, settings=settings)
+    database = await Database(settings).open()
     load, stop = Load(), asyncio.Event()
-    writers = [asyncio.create_task(_writer(service, f"u{task}", task, load, stop)) for task in range(TASKS)]
+    writers = [
+        asyncio.create_task(_writer(database.repositories, f"u{task}", task, load, stop))
+        for task in range(TASKS)
+    ]
     try:
         await asyncio.sleep(0.5)
         before = len(load.acknowledged)
@@ -111,8 +115,8 @@ async def test_restart_under_load_loses_no_acknowledged_write(scratch_cluster: S
         # DatabaseUnavailable no sooner than the timeout, which the bound catches.)
         assert load.slowest_failure_s < settings.db_pool_acquire_timeout_s
         assert after_recovery > 0
-        assert pool.get_size() <= 10
-        # Every write the service acknowledged survived the crash.
+        assert (await database.health.report()).pool_size <= 10
+        # Every write the store acknowledged survived the crash.
         check = await asyncpg.connect(url)
         try:
             stored = {row["github_id"] for row in await check.fetch("SELECT github_id FROM repositories")}
@@ -121,8 +125,8 @@ async def test_restart_under_load_loses_no_acknowledged_write(scratch_cluster: S
         missing = load.acknowledged - stored
         assert not missing, f"{len(missing)} acknowledged writes are missing"
     finally:
-        await pool.close()
-    # No connection leaked: once the pool is closed, none of ours is left on the server.
+        await database.close()
+    # No connection leaked: once the Database is closed, none of ours is left on the server.
     check = await asyncpg.connect(url)
     try:
         ours = await check.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", APP)
