@@ -31,9 +31,8 @@ import asyncpg
 import pytest
 from pydantic import BaseModel
 
-from codeflow import AccountData, Authenticator, AuthStore, migrate
+from codeflow import Authenticator, AuthStore, Database, migrate
 from codeflow.auth import AdapterAccount, AdapterSession, AdapterUser, VerificationToken
-from codeflow.pool import create_pool
 from codeflow.settings import load_settings
 
 PROJECT = Path(__file__).parent / "prisma"
@@ -155,11 +154,8 @@ def database_url(codeflow_database_url: str) -> Iterator[str]:
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[AuthStore]:
     settings = load_settings(database_url=database_url, db_pool_min_size=1, db_pool_max_size=2)
-    pool = await create_pool(settings)
-    try:
-        yield AuthStore(pool, settings=settings)
-    finally:
-        await pool.close()
+    async with Database(settings) as database:
+        yield database.auth
 
 
 def with_session_time_zone(url: str, zone: str) -> str:
@@ -221,35 +217,31 @@ async def python_writes(store: AuthStore) -> dict[str, BaseModel]:
         email_verified=(WINTER + timedelta(microseconds=456)).astimezone(kolkata),
     )
     account = await store.link_account(
-        AccountData(
-            user_id=user.id,
-            type="oauth",
-            provider="github",
-            provider_account_id=unique("gh"),
-            refresh_token="ghr_refresh",
-            access_token="gho_access",
-            expires_at=2**31 + 17,
-            token_type="bearer",
-            scope="read:user",
-            id_token="eyJ.id",
-            session_state=None,
-        )
+        user_id=user.id,
+        type="oauth",
+        provider="github",
+        provider_account_id=unique("gh"),
+        refresh_token="ghr_refresh",
+        access_token="gho_access",
+        expires_at=2**31 + 17,
+        token_type="bearer",
+        scope="read:user",
+        id_token="eyJ.id",
+        session_state=None,
     )
     session = await store.create_session(
         session_token=unique("py-session"), user_id=user.id, expires=SUMMER + timedelta(microseconds=999)
     )
     token = await store.create_verification_token(identifier=email, token=unique("py-token"), expires=WINTER)
     passkey = await store.create_authenticator(
-        Authenticator(
-            credential_id=unique("py-cred"),
-            user_id=user.id,
-            provider_account_id=account.provider_account_id,
-            credential_public_key="pQECAyYg",
-            counter=7,
-            credential_device_type="multiDevice",
-            credential_backed_up=True,
-            transports="internal,hybrid",
-        )
+        credential_id=unique("py-cred"),
+        user_id=user.id,
+        provider_account_id=account.provider_account_id,
+        credential_public_key="pQECAyYg",
+        counter=7,
+        credential_device_type="multiDevice",
+        credential_backed_up=True,
+        transports="internal,hybrid",
     )
     assert user.email_verified == WINTER and session.expires == SUMMER  # cut, not rounded
     return {
