@@ -9,9 +9,9 @@ from unittest import mock
 import boto3
 import pytest
 
-from codeflow import ConfigurationError, DatabaseUnavailable, create_pool, load_settings
+from codeflow import ConfigurationError, DatabaseUnavailable, load_settings
 from codeflow.iam import TOKEN_LIFETIME_S, RdsIamTokenProvider
-from codeflow.pool import pool_options
+from codeflow.pool import create_pool, pool_options
 
 from .servers import ScratchServer, sql_literal, superuser_run
 

@@ -1,16 +1,17 @@
-"""The service through a real PgBouncer (Debian's 1.18: no prepared-statement
+"""The stores through a real PgBouncer (Debian's 1.18: no prepared-statement
 tracking) in transaction mode, with more clients than server connections."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import pytest
 
-from codeflow import AlreadyExists, DatabaseService, Settings, create_pool, load_settings
-from codeflow.models import RepositoryData
+from codeflow import AlreadyExists, Database, Settings, load_settings
+from codeflow.pool import create_pool
 
 from .servers import Bouncer
 
@@ -42,45 +43,52 @@ async def bouncer_pool(
         await pool.close()
 
 
-def _repository(github_id: int, name: str) -> RepositoryData:
-    return RepositoryData(
-        github_id=github_id, owner="octo", name=name, full_name=f"octo/{name}", is_active=True, private=False
-    )
+def _repository(github_id: int, name: str) -> dict[str, Any]:
+    """`add_repository` arguments."""
+    return {
+        "github_id": github_id,
+        "owner": "octo",
+        "name": name,
+        "full_name": f"octo/{name}",
+        "is_active": True,
+        "private": False,
+    }
 
 
-async def _journey(service: DatabaseService, make_user: Callable[..., Awaitable[str]], n: int) -> None:
+async def _journey(db: Database, make_user: Callable[..., Awaitable[str]], n: int) -> None:
     """What one signed-in user does, as the API would: profile, repositories, a
     transaction that commits, one that rolls back, reads, an update and a delete."""
     user_id = await make_user(f"user-{n}")
-    await service.create_user_profile(user_id=user_id, github_id=1000 + n, username=f"dev{n}")
-    first = await service.add_repository(user_id, _repository(10_000 + n, "first"))
-    async with service.transaction() as tx:
-        await tx.add_repository(user_id, _repository(20_000 + n, "second"))
-        await tx.update_user_last_active(user_id)
+    await db.profiles.create_user_profile(user_id=user_id, github_id=1000 + n, username=f"dev{n}")
+    first = await db.repositories.add_repository(user_id, **_repository(10_000 + n, "first"))
+    async with db.transaction() as tx:
+        await tx.repositories.add_repository(user_id, **_repository(20_000 + n, "second"))
+        await tx.profiles.update_user_last_active(user_id)
     with pytest.raises(AlreadyExists):
-        async with service.transaction() as tx:
-            await tx.add_repository(user_id, _repository(30_000 + n, "third"))
-            await tx.add_repository(user_id, _repository(30_000 + n, "third"))  # rolls both back
-    await service.update_repository(user_id, repository_id=first.id, is_active=False)
-    counts = await service.count_user_repositories(user_id)
+        async with db.transaction() as tx:
+            third = _repository(30_000 + n, "third")
+            await tx.repositories.add_repository(user_id, **third)
+            await tx.repositories.add_repository(user_id, **third)  # rolls both back
+    await db.repositories.update_repository(user_id, repository_id=first.id, is_active=False)
+    counts = await db.repositories.count_user_repositories(user_id)
     assert (counts.total, counts.active) == (2, 1)
-    assert [r.name for r in await service.get_user_repositories(user_id)] == ["first", "second"]
-    assert (await service.get_user_profile_by_username(f"DEV{n}")).github_id == 1000 + n
-    await service.delete_repository(user_id, repository_id=first.id)
+    assert [r.name for r in await db.repositories.get_user_repositories(user_id)] == ["first", "second"]
+    assert (await db.profiles.get_user_profile_by_username(f"DEV{n}")).github_id == 1000 + n
+    await db.repositories.delete_repository(user_id, repository_id=first.id)
 
 
-async def test_service_runs_through_pgbouncer_in_transaction_mode(
-    bouncer_pool: asyncpg.Pool,
+async def test_stores_run_through_pgbouncer_in_transaction_mode(
     bouncer_settings: Settings,
     codeflow_pool: asyncpg.Pool,
     make_user: Callable[..., Awaitable[str]],
 ) -> None:
-    service = DatabaseService(bouncer_pool, settings=bouncer_settings)
-    await asyncio.gather(*(_journey(service, make_user, n) for n in range(USERS)))
+    """`codeflow_pool` (direct) has emptied the tables."""
+    async with Database(bouncer_settings) as db:
+        await asyncio.gather(*(_journey(db, make_user, n) for n in range(USERS)))
 
-    assert await codeflow_pool.fetchval("SELECT count(*) FROM user_profiles") == USERS
-    assert await codeflow_pool.fetchval("SELECT count(*) FROM repositories") == USERS
-    assert await service.count_user_profiles() == USERS
+        assert await codeflow_pool.fetchval("SELECT count(*) FROM user_profiles") == USERS
+        assert await codeflow_pool.fetchval("SELECT count(*) FROM repositories") == USERS
+        assert await db.profiles.count_user_profiles() == USERS
 
 
 async def test_clients_share_fewer_server_connections(bouncer_pool: asyncpg.Pool, bouncer: Bouncer) -> None:

@@ -10,7 +10,8 @@ import time
 import asyncpg
 import pytest
 
-from codeflow import DatabaseUnavailable, create_pool, load_settings
+from codeflow import DatabaseUnavailable, load_settings
+from codeflow.pool import create_pool
 from codeflow.retry import Backoff, connect_with_retry, is_transient
 
 from .servers import ScratchServer, free_port, sql_literal, superuser_run

@@ -1,5 +1,5 @@
 """Least privilege: infra/roles.sql on a fresh server, migrations run as the owner
-role over TLS, the service run as the application's login role, which reads and
+role over TLS, the stores run as the application's login role, which reads and
 writes rows but cannot change the schema."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from codeflow import DatabaseService, create_pool, load_settings, migrate
-from codeflow.models import RepositoryData
+from codeflow import Database, Settings, load_settings, migrate
+from codeflow.pool import create_pool
 
 from .servers import ScratchServer, sql_literal, superuser_execute, superuser_run
 
@@ -38,31 +38,36 @@ def migrated(tls_server: ScratchServer) -> ScratchServer:
 
 
 @pytest.fixture
-async def api(migrated: ScratchServer) -> AsyncIterator[asyncpg.Pool]:
-    """A package pool logged in as codeflow_api, in transaction-pooler mode (so the
-    timeouts must come from the role)."""
-    settings = load_settings(
+def api_settings(migrated: ScratchServer) -> Settings:
+    """Logged in as codeflow_api, in transaction-pooler mode (so the timeouts must come
+    from the role)."""
+    return load_settings(
         database_url=migrated.url(user="codeflow_api", password="api-pw", database=DATABASE),
         db_transaction_pooler=True,
         db_pool_min_size=1,
     )
-    pool = await create_pool(settings)
+
+
+@pytest.fixture
+async def api(api_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A package pool as codeflow_api, for statements of the test's own."""
+    pool = await create_pool(api_settings)
     try:
         yield pool
     finally:
         await pool.close()
 
 
-async def test_application_role_reads_and_writes_rows(api: asyncpg.Pool) -> None:
-    service = DatabaseService(api)
+async def test_application_role_reads_and_writes_rows(api: asyncpg.Pool, api_settings: Settings) -> None:
     user_id = await api.fetchval("INSERT INTO users (id) VALUES ('role-user') RETURNING id")
-    await service.create_user_profile(user_id=user_id, github_id=7, username="roles")
-    repository = await service.add_repository(
-        user_id, RepositoryData(github_id=8, owner="octo", name="r", full_name="octo/r", private=True)
-    )
-    await service.update_repository(user_id, repository_id=repository.id, is_active=False)
-    assert (await service.count_user_repositories(user_id)).total == 1
-    await service.delete_repository(user_id, repository_id=repository.id)
+    async with Database(api_settings) as db:
+        await db.profiles.create_user_profile(user_id=user_id, github_id=7, username="roles")
+        repository = await db.repositories.add_repository(
+            user_id, github_id=8, owner="octo", name="r", full_name="octo/r", private=True
+        )
+        await db.repositories.update_repository(user_id, repository_id=repository.id, is_active=False)
+        assert (await db.repositories.count_user_repositories(user_id)).total == 1
+        await db.repositories.delete_repository(user_id, repository_id=repository.id)
     assert await api.fetchval("DELETE FROM users WHERE id = 'role-user' RETURNING id") == "role-user"
 
 

@@ -9,8 +9,9 @@ import asyncio
 import asyncpg
 import pytest
 
-from codeflow import DatabaseUnavailable, create_pool, load_settings, migrate
+from codeflow import DatabaseUnavailable, load_settings, migrate
 from codeflow.paths import MIGRATIONS_DIR
+from codeflow.pool import create_pool
 
 from .servers import ScratchServer, superuser_execute
 
