@@ -143,8 +143,11 @@ DB = Annotated[Database, Depends(get_database)]
 
 _bearer = HTTPBearer(auto_error=False, description="The Auth.js database session token.")
 # Auth.js names its cookie with the __Secure- prefix on HTTPS, without it on plain HTTP.
-_secure_cookie = APIKeyCookie(name="__Secure-authjs.session-token", auto_error=False)
-_cookie = APIKeyCookie(name="authjs.session-token", auto_error=False)
+# Named, or both would be one "APIKeyCookie" scheme in the OpenAPI document.
+_secure_cookie = APIKeyCookie(
+    name="__Secure-authjs.session-token", scheme_name="AuthjsSecureCookie", auto_error=False
+)
+_cookie = APIKeyCookie(name="authjs.session-token", scheme_name="AuthjsCookie", auto_error=False)
 
 
 async def current_user_id(

@@ -1,5 +1,7 @@
 """The error table, the health endpoint, and the 503s of a database that is gone."""
 
+from unittest.mock import ANY
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -54,6 +56,27 @@ def test_each_error_has_its_status_and_says_only_its_class_and_message(
     assert bytes(response.body).decode() == (
         '{"error":"%s","message":"%s"}' % (type(error).__name__, message)  # noqa: UP031 - exact bytes
     )
+
+
+def test_the_openapi_document_offers_every_way_to_send_the_token() -> None:
+    app = create_app(load_settings(database_url="postgresql://nobody@127.0.0.1:1/unopened"))
+
+    document = app.openapi()
+
+    assert document["components"]["securitySchemes"] == {
+        "HTTPBearer": {"type": "http", "scheme": "bearer", "description": ANY},
+        "AuthjsSecureCookie": {"type": "apiKey", "in": "cookie", "name": "__Secure-authjs.session-token"},
+        "AuthjsCookie": {"type": "apiKey", "in": "cookie", "name": "authjs.session-token"},
+    }
+    assert set(document["paths"]["/profile"]["put"]["responses"]) == {
+        "201",
+        "401",
+        "404",
+        "409",
+        "422",
+        "500",
+        "503",
+    }
 
 
 @pytest.mark.integration
