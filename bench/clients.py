@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from codeflow import DatabaseService, RepositoryData, create_pool, load_settings
+from codeflow import Database, load_settings
 from codeflow.store import all_queries
 
 POOL_SIZE = 10
@@ -25,11 +25,7 @@ CLEANUP_BATCH = 500
 
 
 def auth_available() -> bool:
-    """True when codeflow.auth (another issue's work) imports and has its query."""
-    try:
-        from codeflow.auth import AuthStore  # noqa: F401, PLC0415
-    except ImportError:
-        return False
+    """True when the Auth.js session lookup (another issue's work) has its query."""
     return "get_auth_session_and_user" in all_queries()
 
 
@@ -70,7 +66,7 @@ class Client:
 
 
 class CodeflowClient(Client):
-    """CodeFlow's DatabaseService (and AuthStore) on the package's own pool."""
+    """CodeFlow's `Database`: its profile, repository and auth stores on its own pool."""
 
     name = "codeflow"
 
@@ -82,39 +78,37 @@ class CodeflowClient(Client):
             db_pool_max_size=POOL_SIZE,
             db_activity_resolution_s=0,
         )
-        self.pool = await create_pool(settings)
-        self.service = DatabaseService(self.pool, settings=settings)
-        if auth_available():
-            from codeflow.auth import AuthStore  # noqa: PLC0415
-
-            self.auth = AuthStore(self.pool, settings=settings)
+        self.database = await Database(settings).open()
 
     async def close(self) -> None:
-        await self.pool.close()
+        await self.database.close()
 
     async def list_repositories(self, user_id: str) -> None:
-        await self.service.get_user_repositories(user_id)
+        await self.database.repositories.get_user_repositories(user_id)
 
     async def session_and_user(self, token: str) -> None:
-        await self.auth.get_session_and_user(token)
+        await self.database.auth.get_session_and_user(token)
 
     async def touch(self, user_id: str) -> None:
-        await self.service.update_user_last_active(user_id)
+        await self.database.profiles.update_user_last_active(user_id)
 
     async def update_repository(self, user_id: str, repository_id: UUID, is_active: bool) -> None:
-        await self.service.update_repository(user_id, repository_id=repository_id, is_active=is_active)
+        await self.database.repositories.update_repository(
+            user_id, repository_id=repository_id, is_active=is_active
+        )
 
     async def add_repository(self, user_id: str, github_id: int, owner: str, name: str) -> None:
-        data = RepositoryData(
-            github_id=github_id, name=name, full_name=f"{owner}/{name}", owner=owner, private=False
+        await self.database.repositories.add_repository(
+            user_id, github_id=github_id, name=name, full_name=f"{owner}/{name}", owner=owner, private=False
         )
-        await self.service.add_repository(user_id, data)
 
     async def create_profile(self, user_id: str, github_id: int, username: str) -> None:
-        await self.service.create_user_profile(user_id=user_id, github_id=github_id, username=username)
+        await self.database.profiles.create_user_profile(
+            user_id=user_id, github_id=github_id, username=username
+        )
 
     async def cleanup(self) -> int:
-        return await self.service.cleanup_inactive_users(CLEANUP_DAYS, batch_size=CLEANUP_BATCH)
+        return await self.database.profiles.cleanup_inactive_users(CLEANUP_DAYS, batch_size=CLEANUP_BATCH)
 
 
 def _statement(name: str, values: dict[str, Any]) -> tuple[str, list[Any]]:

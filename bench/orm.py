@@ -132,7 +132,7 @@ async def add_repository(session: AsyncSession, user_id: str, github_id: int, ow
 
 
 async def delete_inactive(session: AsyncSession, days: int, batch_size: int) -> int:
-    # The cutoff by the database clock that wrote last_active_at, as the service computes it.
+    # The cutoff by the database clock that wrote last_active_at, as the profile store computes it.
     doomed = (
         select(UserProfile.id)
         .where(UserProfile.last_active_at < func.now() - timedelta(days=days))

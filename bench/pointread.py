@@ -1,6 +1,6 @@
 """One point read four ways, in one process: `python -m bench.pointread [URL]`.
 
-The issue-2 measurement: `DatabaseService.get_user_profile` (a pydantic model out)
+The issue-2 measurement: `Database.profiles.get_user_profile` (a pydantic model out)
 against the same SQL through `fetchrow` on a default asyncpg pool, on codeflow's pool
 (no reset query), and through aiosql's generated method. One task, pool of one,
 best of three runs of 20,000 calls. Needs a migrated, seeded database (`make dev`).
@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable
 import aiosql
 import asyncpg
 
-from codeflow import DatabaseService, create_pool, load_settings
+from codeflow import Database, load_settings
 from codeflow.localdb import select
 from codeflow.paths import QUERIES_DIR
+from codeflow.pool import create_pool
 from codeflow.store import all_queries
 
 CALLS = 20_000
@@ -39,13 +40,13 @@ async def microseconds_per_call(call: Callable[[], Awaitable[object]]) -> float:
 
 async def main(url: str) -> None:
     settings = load_settings(database_url=url, db_pool_min_size=1, db_pool_max_size=1)
+    database = await Database(settings).open()
     codeflow_pool = await create_pool(settings)
     default_pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
-    service = DatabaseService(codeflow_pool, settings=settings)
     sql = all_queries()["get_user_profile"].sql
     generated = aiosql.from_path(QUERIES_DIR, "asyncpg")
     paths: dict[str, Callable[[], Awaitable[object]]] = {
-        "DatabaseService.get_user_profile (model out)": lambda: service.get_user_profile(USER_ID),
+        "Database.profiles.get_user_profile (model out)": lambda: database.profiles.get_user_profile(USER_ID),
         "fetchrow, default asyncpg pool": lambda: default_pool.fetchrow(sql, USER_ID),
         "fetchrow, codeflow pool (no reset query)": lambda: codeflow_pool.fetchrow(sql, USER_ID),
         "aiosql generated method, default pool": lambda: generated.get_user_profile(
@@ -55,6 +56,7 @@ async def main(url: str) -> None:
     try:
         timings = {name: await microseconds_per_call(call) for name, call in paths.items()}
     finally:
+        await database.close()
         await codeflow_pool.close()
         await default_pool.close()
     baseline = timings["fetchrow, default asyncpg pool"]

@@ -17,8 +17,8 @@ end is `bench/notes.md`. Do not edit by hand: rerun the command.
 
 Clients, each with a pool of 10 connections, on the same database in the same run:
 
-- **codeflow**: `DatabaseService` / `AuthStore` on `codeflow.create_pool` (rollback-only reset),
-  returning pydantic models.
+- **codeflow**: `codeflow.Database`: its `profiles`, `repositories` and `auth` stores on the pool it
+  opens (rollback-only reset), returning pydantic models.
 - **asyncpg**: `asyncpg.create_pool(dsn, min_size=10, max_size=10)` (default reset), `pool.fetch` /
   `fetchrow` / `fetchval` with the same SQL, returning Records. **The baseline: every ratio is to it.**
 - **sqlalchemy**: SQLAlchemy 2 async ORM (asyncpg driver), mapped classes (`bench/orm.py`): select,
@@ -29,7 +29,7 @@ Clients, each with a pool of 10 connections, on the same database in the same ru
 
 Ratios: `x` = speed relative to asyncpg in the same run, higher is better, for every column
 (ops/s ÷ asyncpg's ops/s; asyncpg's latency ÷ the client's latency). update_user_last_active runs
-with an activity resolution of 0 in every client, so every call writes a row version (the service's
+with an activity resolution of 0 in every client, so every call writes a row version (the package's
 default of 60 s would make most calls read-only). Writes use unique keys per call and every write
 cell starts from the same state.
 """

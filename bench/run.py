@@ -1,4 +1,4 @@
-"""`python -m bench`: CodeFlow's service against raw asyncpg, SQLAlchemy's async ORM,
+"""`python -m bench`: CodeFlow's `Database` against raw asyncpg, SQLAlchemy's async ORM,
 psycopg 3 and pgbench, on the same data in the same run.
 
 Every cell (operation x concurrency) runs each client in turn, `--rounds` times
@@ -40,7 +40,7 @@ _SPREAD = 2654435761  # Knuth's multiplicative hash: keys visit rows in a scatte
 
 @dataclass(frozen=True)
 class Operation:
-    name: str  # the service method
+    name: str  # the store method
     key: str  # pgbench script and Client method
     writes: bool
     call: Callable[[Client, int, dataset.Size], Awaitable[None]]
