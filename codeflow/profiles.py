@@ -131,5 +131,3 @@ class ProfileStore(Store):
         return await in_batches(
             lambda: self._run("delete_inactive_user_profiles", days=days, batch_size=batch), batch
         )
-
-    # --- repositories --------------------------------------------------------------

@@ -256,8 +256,8 @@ class PullRequestStore(Store):
     ) -> DashboardPage:
         """Open PRs of the user's active repositories (private ones only within the
         access window), newest activity (GitHub's `updated_at`) first, `limit` per page
-        (1 to 100; else `InvalidInput`) from `cursor`. Filters: one repository (by GitHub id), one author login (any
-        case), drafts only or non-drafts only.
+        (1 to 100; else `InvalidInput`) from `cursor`. Filters: one repository (by GitHub
+        id), one author login (any case), drafts only or non-drafts only.
 
         Pages never repeat a PR nor skip one that existed when paging started, whatever
         is inserted meanwhile; a PR updated meanwhile moves to the top, so the pages

@@ -123,8 +123,8 @@ class RepositoryStore(Store):
         """Start monitoring a repository.
 
         The contract: call this only after GitHub has confirmed, with the user's own
-        token, that the user can read the repository, and pass GitHub's `private` flag
-        in `data`. The layer cannot ask GitHub; it records the check as
+        token, that the user can read the repository, and pass GitHub's `private` flag.
+        The layer cannot ask GitHub; it records the check as
         `access_verified_at = now()`, and shows a private repository's PRs only while
         that is less than `DB_PRIVATE_ACCESS_WINDOW_S` old (renewed by
         `verify_repository_access`; docs/pull_requests.md).
