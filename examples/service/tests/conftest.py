@@ -1,5 +1,6 @@
-"""The service's tests: the codeflow plugin gives a migrated test database with empty
-tables per test; the app runs on it, lifespan included, behind httpx."""
+"""The service's tests: the codeflow plugin (declared in examples/conftest.py) gives a
+migrated test database with empty tables per test; the app runs on it, lifespan
+included, behind httpx."""
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,8 +14,6 @@ from fastapi import FastAPI
 
 from codeflow import Database, Settings
 from examples.service.app import create_app
-
-pytest_plugins = ["codeflow.testing"]
 
 
 @dataclass(frozen=True)
