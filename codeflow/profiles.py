@@ -78,7 +78,7 @@ class ProfileStore(Store):
         super().__init__(runner)
         self._activity_resolution = timedelta(seconds=runner.settings.db_activity_resolution_s)
 
-    async def create_user_profile(self, *, user_id: str, github_id: int, username: str) -> UserProfile:
+    async def create_user_profile(self, user_id: str, *, github_id: int, username: str) -> UserProfile:
         """Create the profile of an Auth.js user.
 
         `AlreadyExists` if the user, GitHub id or login (any case) has one already;

@@ -99,7 +99,7 @@ declare_results(
 class RepositoryStore(Store):
     """Monitored repositories (`Database.repositories`, or a transaction's)."""
 
-    async def get_user_repositories(self, user_id: str, active_only: bool = False) -> list[Repository]:
+    async def get_user_repositories(self, user_id: str, *, active_only: bool = False) -> list[Repository]:
         """The user's repositories by full name; only active ones if `active_only`.
         Empty for a user with no profile."""
         rows = await self._run(
