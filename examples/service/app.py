@@ -256,7 +256,7 @@ async def put_profile(identity: GithubIdentity, db: DB, user_id: UserId, respons
 @router.get("/repositories")
 async def list_repositories(db: DB, user_id: UserId, active_only: bool = False) -> list[Repository]:
     # The primary, not db.read: a user expects the repository just added in the list.
-    return await db.repositories.get_user_repositories(user_id, active_only)
+    return await db.repositories.get_user_repositories(user_id, active_only=active_only)
 
 
 @router.get("/repositories/counts")
