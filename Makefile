@@ -84,10 +84,11 @@ interop-deps: ## npm ci (when stale) + offline prisma generate for tests/interop
 test-interop: $(STAMP) ## the real @auth/prisma-adapter (Prisma 7) and AuthStore on one migrated database
 	$(BIN)/pytest tests/interop $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff (check + format), mypy --strict, compose config, sqlfluff + squawk, cfn-lint
+lint: $(STAMP) ## ruff (check + format), mypy --strict, import contract (runtime without tools), compose config, sqlfluff + squawk, cfn-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/docker-compose -f docker-compose.yml config -q
 	$(MAKE) --no-print-directory lint-sql
 	$(MAKE) --no-print-directory cfn-lint

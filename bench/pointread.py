@@ -17,9 +17,9 @@ import aiosql
 import asyncpg
 
 from codeflow import DatabaseService, create_pool, load_settings
-from codeflow.localdb import select
 from codeflow.paths import QUERIES_DIR
 from codeflow.store import all_queries
+from codeflow.tools.localdb import select
 
 CALLS = 20_000
 USER_ID = "seed-user-octocat"  # db/seed.sql

@@ -24,11 +24,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from codeflow import dburl, localdb, migrate
+from codeflow import dburl
 from codeflow.pool import create_pool
 from codeflow.service import DatabaseService
 from codeflow.settings import Settings, load_settings
 from codeflow.store import Connection
+from codeflow.tools import localdb, migrate
 
 
 @pytest.fixture(scope="session")

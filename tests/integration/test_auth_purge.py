@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from codeflow import AuthStore, InvalidInput, cli
+from codeflow import AuthStore, InvalidInput
 from codeflow.settings import Settings
+from codeflow.tools import cli
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from codeflow import cli, migrate
+from codeflow.tools import cli, migrate
 
 pytestmark = pytest.mark.integration
 

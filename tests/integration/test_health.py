@@ -6,8 +6,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from codeflow import check_database_connection, create_pool, health_report, load_settings, migrate
+from codeflow import check_database_connection, create_pool, health_report, load_settings
 from codeflow.health import migration_versions
+from codeflow.tools import migrate
 
 
 async def test_healthy_database_reports_version_latency_and_no_pending(codeflow_pool: asyncpg.Pool) -> None:

@@ -6,17 +6,21 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from codeflow import DatabaseService, migrate
-from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
+from codeflow import DatabaseService
+from codeflow.paths import MIGRATIONS_DIR
 from codeflow.pull_requests import PullRequestStore
-from codeflow.seed import seed_database, seeded_tables
+from codeflow.tools import migrate
+from codeflow.tools.seed import seed_database, seeded_tables
 
 pytestmark = pytest.mark.integration
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "db" / "schema.sql"
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, RepositoryData, cli
+from codeflow import AlreadyExists, DatabaseService, InvalidInput, NotFound, RepositoryData
 from codeflow.pull_requests import PruneResult, PullRequestData, PullRequestStore
 from codeflow.settings import Settings
 from codeflow.store import all_queries
+from codeflow.tools import cli
 
 MakeUser = Callable[..., Awaitable[str]]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -31,10 +31,11 @@ import asyncpg
 import pytest
 from pydantic import BaseModel
 
-from codeflow import AccountData, Authenticator, AuthStore, migrate
+from codeflow import AccountData, Authenticator, AuthStore
 from codeflow.auth import AdapterAccount, AdapterSession, AdapterUser, VerificationToken
 from codeflow.pool import create_pool
 from codeflow.settings import load_settings
+from codeflow.tools import migrate
 
 PROJECT = Path(__file__).parent / "prisma"
 ENABLE = (

@@ -11,8 +11,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from codeflow import DatabaseService, create_pool, load_settings, migrate
+from codeflow import DatabaseService, create_pool, load_settings
 from codeflow.models import RepositoryData
+from codeflow.tools import migrate
 
 from .servers import ScratchServer, sql_literal, superuser_execute, superuser_run
 

@@ -9,8 +9,9 @@ import asyncio
 import asyncpg
 import pytest
 
-from codeflow import DatabaseUnavailable, create_pool, load_settings, migrate
+from codeflow import DatabaseUnavailable, create_pool, load_settings
 from codeflow.paths import MIGRATIONS_DIR
+from codeflow.tools import migrate
 
 from .servers import ScratchServer, superuser_execute
 

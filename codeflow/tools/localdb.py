@@ -30,6 +30,7 @@ from dotenv import dotenv_values
 
 from codeflow import dburl
 from codeflow.errors import ConfigurationError
+from codeflow.tools.files import project_dir
 
 Backend = Literal["url", "docker", "embedded"]
 Role = Literal["dev", "test"]
@@ -53,11 +54,6 @@ class Target:
     url: str
     backend: Backend
     role: Role
-
-
-def project_dir() -> Path:
-    """The folder commands run from: where `.env` and `.pgdata/` live."""
-    return Path(os.environ.get("CODEFLOW_PROJECT_DIR", os.getcwd())).resolve()
 
 
 def configured_url(role: Role) -> str | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from codeflow import localdb
 from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError
 from codeflow.health import health_report
 from codeflow.settings import load_settings
+from codeflow.tools import localdb
 
 
 async def describe(target: localdb.Target) -> tuple[str, bool]:
