@@ -77,6 +77,10 @@ test-unit: $(STAMP) ## tests that need no database
 test-integration: $(STAMP) ## tests on a real, migrated PostgreSQL
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
+.PHONY: test-wheel
+test-wheel: $(STAMP) ## the built wheel in clean venvs: every codeflow-db command, and the bare runtime
+	$(BIN)/pytest tests/wheel $(PYTEST_ARGS)
+
 .PHONY: interop-deps test-interop
 interop-deps: ## npm ci (when stale) + offline prisma generate for tests/interop/prisma (Node.js 20.19+)
 	bash tests/interop/prisma/install.sh

