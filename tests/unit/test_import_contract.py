@@ -30,7 +30,9 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def package_copy(tmp_path: Path) -> Path:
-    shutil.copytree(CHECKOUT / "codeflow", tmp_path / "codeflow", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        CHECKOUT / "codeflow", tmp_path / "codeflow", ignore=shutil.ignore_patterns("__pycache__")
+    )
     return tmp_path
 
 

@@ -141,7 +141,7 @@ def test_every_command_works_from_the_wheel_with_the_cli_extra(
         return result.stdout + result.stderr
 
     # url reads only: it prints the URL and leaves the database uncreated.
-    assert dburl.parse(scratch_url).database in cli("url")
+    assert f"/{dburl.parse(scratch_url).database}?" in cli("url")
     assert not asyncio.run(database_exists(scratch_url))
     bare_env = clean_env()
     result = venv.run("codeflow-db", "url", cwd=work, env=bare_env)
