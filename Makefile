@@ -62,7 +62,7 @@ reset: $(STAMP) ## drop, create, migrate and seed the dev database
 psql: $(STAMP) ## psql on the dev database
 	$(CLI) psql
 
-studio: $(STAMP) ## browse/edit the dev database (pgcli)
+studio: $(STAMP) ## browse/edit the dev database in pgAdmin 4 in the browser (installed into .codeflow/ on first use)
 	$(CLI) studio
 
 status: $(STAMP) ## where the dev database stands

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
@@ -260,7 +259,16 @@ async def psql(args: argparse.Namespace) -> int:
 
 
 async def studio(args: argparse.Namespace) -> int:
-    return _interactive([os.path.join(os.path.dirname(sys.executable), "pgcli"), _target(args).url])
+    from codeflow.tools import studio  # noqa: PLC0415
+
+    url = _target(args).url
+    process = await asyncio.to_thread(
+        studio.launch, url, port=args.port, open_browser=not args.no_browser, say=say
+    )
+    try:
+        return await asyncio.to_thread(process.wait)
+    finally:  # Ctrl-C cancels the wait: pgAdmin goes with it
+        studio.stop(process)
 
 
 async def _checked_test_database() -> str:
@@ -393,7 +401,15 @@ COMMANDS: dict[str, Command] = {
         (arg("--reveal", action="store_true"), TEST),
     ),
     "psql": Command(psql, "open psql on the dev database", (TEST,)),
-    "studio": Command(studio, "browse and edit the dev database in pgcli", (TEST,)),
+    "studio": Command(
+        studio,
+        "browse and edit the dev database in pgAdmin 4, in the browser (installed on first use)",
+        (
+            arg("--port", type=int, help="pgAdmin's port on 127.0.0.1 (default: a free one)"),
+            arg("--no-browser", action="store_true", help="print the URL, open no browser"),
+            TEST,
+        ),
+    ),
     "verify-sql": Command(
         verify_sql, "check every named query against the schema and its declarations; plan guard", (TEST,)
     ),
@@ -424,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return asyncio.run(COMMANDS[args.command].run(args))
+    except KeyboardInterrupt:
+        return 130
     except NothingToDo as exc:
         print(f"codeflow-db {args.command}: {exc}", file=sys.stderr)
         return 1
