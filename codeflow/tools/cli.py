@@ -1,6 +1,8 @@
 """`codeflow-db`: the developer and deploy commands behind the Makefile targets.
 
-Each subcommand works without make: `.venv/bin/codeflow-db migrate`, and so on.
+Each subcommand works without make: `.venv/bin/codeflow-db migrate`, and so on, and
+from an installed wheel with the `cli` extra, where what it writes goes under the
+working directory (`codeflow.tools.files`), never into the package.
 Development commands pick their database as `codeflow.tools.localdb` describes; deploy
 commands (`migrate-deploy`) use only `DATABASE_URL`.
 
