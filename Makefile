@@ -62,7 +62,7 @@ reset: $(STAMP) ## drop, create, migrate and seed the dev database
 psql: $(STAMP) ## psql on the dev database
 	$(CLI) psql
 
-studio: $(STAMP) ## browse/edit the dev database (pgcli)
+studio: $(STAMP) ## browse/edit the dev database in pgAdmin 4 in the browser (installed into .codeflow/ on first use)
 	$(CLI) studio
 
 status: $(STAMP) ## where the dev database stands
@@ -77,6 +77,10 @@ test-unit: $(STAMP) ## tests that need no database
 test-integration: $(STAMP) ## tests on a real, migrated PostgreSQL
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
+.PHONY: test-wheel
+test-wheel: $(STAMP) ## the built wheel in clean venvs: every codeflow-db command, and the bare runtime
+	$(BIN)/pytest tests/wheel $(PYTEST_ARGS)
+
 .PHONY: interop-deps test-interop
 interop-deps: ## npm ci (when stale) + offline prisma generate for tests/interop/prisma (Node.js 20.19+)
 	bash tests/interop/prisma/install.sh
@@ -84,10 +88,11 @@ interop-deps: ## npm ci (when stale) + offline prisma generate for tests/interop
 test-interop: $(STAMP) ## the real @auth/prisma-adapter (Prisma 7) and AuthStore on one migrated database
 	$(BIN)/pytest tests/interop $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff (check + format), mypy --strict, compose config, sqlfluff + squawk, cfn-lint
+lint: $(STAMP) ## ruff (check + format), mypy --strict, import contract (runtime without tools), compose config, sqlfluff + squawk, cfn-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/docker-compose -f docker-compose.yml config -q
 	$(MAKE) --no-print-directory lint-sql
 	$(MAKE) --no-print-directory cfn-lint

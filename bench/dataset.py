@@ -25,7 +25,8 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
-from codeflow import dburl, localdb, migrate
+from codeflow import dburl
+from codeflow.tools import localdb, migrate
 
 
 def default_url() -> str:

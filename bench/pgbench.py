@@ -27,7 +27,7 @@ def binary() -> str | None:
     for candidate in _CANDIDATES:
         if Path(candidate).exists():
             return candidate
-    from codeflow.localdb import embedded_bin_dir  # noqa: PLC0415
+    from codeflow.tools.localdb import embedded_bin_dir  # noqa: PLC0415
 
     embedded = embedded_bin_dir()
     if embedded and (embedded / "pgbench").exists():

@@ -17,10 +17,10 @@ import aiosql
 import asyncpg
 
 from codeflow import Database, load_settings
-from codeflow.localdb import select
 from codeflow.paths import QUERIES_DIR
 from codeflow.pool import create_pool
 from codeflow.store import all_queries
+from codeflow.tools.localdb import select
 
 CALLS = 20_000
 USER_ID = "seed-user-octocat"  # db/seed.sql

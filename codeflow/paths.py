@@ -17,5 +17,5 @@ def _first_existing(*candidates: Path) -> Path:
 
 QUERIES_DIR = _first_existing(_PACKAGE / "sql" / "queries", _CHECKOUT / "queries")
 MIGRATIONS_DIR = _first_existing(_PACKAGE / "sql" / "migrations", _CHECKOUT / "db" / "migrations")
-SCHEMA_FILE = _CHECKOUT / "db" / "schema.sql"
-SEED_FILE = _CHECKOUT / "db" / "seed.sql"
+# The development fixtures `codeflow-db seed` loads (package data too, so the CLI works from a wheel).
+SEED_FILE = _first_existing(_PACKAGE / "sql", _CHECKOUT / "db") / "seed.sql"

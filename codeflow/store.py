@@ -56,7 +56,7 @@ BATCH_SIZE: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=
 CONFLICT_RETRY = Backoff(attempts=3, first_delay_s=0.02, max_delay_s=0.2)
 
 # What each query hands back, declared by the module that runs it (`declare_results`):
-# codeflow.checks verifies every declaration against the SQL and generates the types.
+# codeflow.tools.checks verifies every declaration against the SQL and generates the types.
 QUERY_RESULTS: dict[str, object] = {}
 # Queries allowed to read a whole large table, with the reason (`declare_full_scans`).
 FULL_SCANS: dict[str, str] = {}

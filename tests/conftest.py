@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import asyncpg
 import pytest
 
-pytest_plugins = ["codeflow.testing"]
+pytest_plugins = ["codeflow.testing", "pytester"]
 
 _DATABASE_FIXTURES = {"codeflow_database_url", "codeflow_pool", "codeflow_database", "codeflow_connection"}
 

@@ -13,7 +13,7 @@ import pytest
 
 from bench import dataset, pgbench
 from bench.run import run_benchmark
-from codeflow import migrate
+from codeflow.tools import migrate
 
 TINY = dataset.Size("tiny", users=50, repositories_per_user=(1, 3), spare_users=5_000, planted_profiles=20)
 

@@ -1,4 +1,4 @@
-"""Checked SQL (codeflow.checks) on the migrated test database: the real queries pass,
+"""Checked SQL (codeflow.tools.checks) on the migrated test database: the real queries pass,
 deliberately broken ones fail naming query and file, the plan guard finds sequential
 scans, and the generated types and catalog are current."""
 
@@ -13,10 +13,10 @@ import asyncpg
 import pytest
 from pydantic import AwareDatetime
 
-from codeflow import checks, codegen
 from codeflow.models import Row
 from codeflow.paths import QUERIES_DIR
 from codeflow.queries import Query, Returns
+from codeflow.tools import checks, codegen
 
 Dataset = tuple[list[checks.Described], dict[str, int], dict[str, str]]
 

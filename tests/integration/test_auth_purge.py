@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from codeflow import AuthStore, Database, InvalidInput, cli
+from codeflow import AuthStore, Database, InvalidInput
+from codeflow.tools import cli
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from codeflow import cli, migrate
+from codeflow.tools import cli, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +77,3 @@ def test_migrate_deploy_needs_database_url(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["migrate-deploy"]) == 2
-
-
-def test_studio_tool_is_installed() -> None:
-    assert (Path(sys.executable).parent / "pgcli").exists()

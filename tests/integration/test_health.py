@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from codeflow import Database, load_settings, migrate
+from codeflow import Database, load_settings
 from codeflow.health import migration_versions
+from codeflow.tools import migrate
 
 
 async def test_healthy_database_reports_version_latency_and_no_pending(codeflow_database: Database) -> None:

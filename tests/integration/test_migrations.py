@@ -6,16 +6,20 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from codeflow import Database, load_settings, migrate
-from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
-from codeflow.seed import seed_database, seeded_tables
+from codeflow import Database, load_settings
+from codeflow.paths import MIGRATIONS_DIR
+from codeflow.tools import migrate
+from codeflow.tools.seed import seed_database, seeded_tables
 
 pytestmark = pytest.mark.integration
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "db" / "schema.sql"
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ from unittest.mock import ANY
 import asyncpg
 import pytest
 
-from codeflow import AlreadyExists, Database, InvalidInput, NotFound, cli
+from codeflow import AlreadyExists, Database, InvalidInput, NotFound
 from codeflow.pull_requests import PruneResult, PullRequestData, PullRequestStore
 from codeflow.settings import Settings
 from codeflow.store import all_queries
+from codeflow.tools import cli
 
 MakeUser = Callable[..., Awaitable[str]]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -31,9 +31,10 @@ import asyncpg
 import pytest
 from pydantic import BaseModel
 
-from codeflow import Authenticator, AuthStore, Database, migrate
+from codeflow import Authenticator, AuthStore, Database
 from codeflow.auth import AdapterAccount, AdapterSession, AdapterUser, VerificationToken
 from codeflow.settings import load_settings
+from codeflow.tools import migrate
 
 PROJECT = Path(__file__).parent / "prisma"
 ENABLE = (

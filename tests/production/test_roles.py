@@ -11,8 +11,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from codeflow import Database, Settings, load_settings, migrate
+from codeflow import Database, Settings, load_settings
 from codeflow.pool import create_pool
+from codeflow.tools import migrate
 
 from .servers import ScratchServer, sql_literal, superuser_execute, superuser_run
 

@@ -9,9 +9,10 @@ import asyncio
 import asyncpg
 import pytest
 
-from codeflow import DatabaseUnavailable, load_settings, migrate
+from codeflow import DatabaseUnavailable, load_settings
 from codeflow.paths import MIGRATIONS_DIR
 from codeflow.pool import create_pool
+from codeflow.tools import migrate
 
 from .servers import ScratchServer, superuser_execute
 

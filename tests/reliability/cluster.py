@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from codeflow.localdb import embedded_bin_dir
+from codeflow.tools.localdb import embedded_bin_dir
 
 _DEBIAN_BIN = Path("/usr/lib/postgresql/15/bin")
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from codeflow import migrate
+from codeflow.tools import migrate
 
 from .cluster import ScratchCluster
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from codeflow import cli
+from codeflow.tools import cli
 
 SECRET = "s3cretPW"
 # Every command that picks a database; `new-migration` touches none.
-URL_COMMANDS = sorted(name for name in cli._COMMANDS if name != "new-migration")
+URL_COMMANDS = sorted(name for name in cli.COMMANDS if name != "new-migration")
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict
 
-from codeflow import ConfigurationError, dburl, load_settings, migrate
+from codeflow import ConfigurationError, dburl, load_settings
 from codeflow.dburl import Host, MalformedURL
 from codeflow.pool import pool_options
+from codeflow.tools import migrate
 
 SECRET = "s3cretPW"
 

