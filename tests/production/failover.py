@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 
@@ -76,7 +78,7 @@ async def _writer(
                 await database.auth.create_user(user_id=user_id, email=f"{user_id}@example.com")
         except TimeoutError:
             outcome.hangs += 1
-        except DatabaseUnavailable:
+        except DatabaseUnavailable:  # QueryTimeout and PoolClosed among them
             outcome.errors["DatabaseUnavailable"] = outcome.errors.get("DatabaseUnavailable", 0) + 1
             await asyncio.sleep(0.05)  # what a caller does with a retryable error: back off
         except Exception as exc:  # noqa: BLE001 - counted by class; the test fails on any
@@ -90,11 +92,15 @@ async def _writer(
 
 
 async def run_failover(
-    pair: Pair, *, before_s: float = 1.0, after_s: float = 1.0, limit_s: float = 60.0
+    pair: Pair, *, stall_s: float = 0.0, before_s: float = 1.0, after_s: float = 1.0, limit_s: float = 60.0
 ) -> Outcome:
     """Write with WRITERS tasks; kill the primary and promote the standby; write on
     until `after_s` past the first write that succeeds after the kill; then compare the
-    acknowledged writes with what the new primary has."""
+    acknowledged writes with what the new primary has.
+
+    `stall_s` freezes the primary's WAL sender (SIGSTOP) that long before the kill, as a
+    congested link or a slow standby would: an asynchronous primary goes on
+    acknowledging commits the standby never gets, a synchronous one holds them."""
     outcome = Outcome()
     clock: dict[str, float] = {}
     stop, recovered = asyncio.Event(), asyncio.Event()
@@ -109,7 +115,14 @@ async def run_failover(
             for n in range(WRITERS)
         ]
         await asyncio.sleep(before_s)
+        sender = None
+        if stall_s:
+            sender = int(str(await pair.fetch(old, "SELECT pid FROM pg_stat_replication", "postgres")))
+            os.kill(sender, signal.SIGSTOP)
+            await asyncio.sleep(stall_s)
         started = time.monotonic()
+        if sender is not None:
+            os.kill(sender, signal.SIGKILL)  # a stopped process would hold up the immediate stop
         await asyncio.to_thread(pair.kill, old)
         clock["killed"] = started
         await asyncio.to_thread(pair.promote, new)
