@@ -52,6 +52,7 @@ class Outcome:
     errors: dict[str, int] = field(default_factory=dict)  # error class name -> count
     hangs: int = 0
     first_write_after_kill_s: float | None = None
+    promoted_after_s: float | None = None  # `pg_ctl promote -w` returned, counted from the kill
     lost: list[str] = field(default_factory=list)
     connections_after: int = 0  # the new primary's connections from the pool, once it closed
 
@@ -73,6 +74,7 @@ async def _writer(
         if stop.is_set():
             return
         user_id = f"w{number}-{sequence}"
+        begun = time.monotonic()
         try:
             async with asyncio.timeout(HANG_S):
                 await database.auth.create_user(user_id=user_id, email=f"{user_id}@example.com")
@@ -85,9 +87,10 @@ async def _writer(
             outcome.errors[exc.__class__.__name__] = outcome.errors.get(exc.__class__.__name__, 0) + 1
         else:
             outcome.acknowledged.append(user_id)
-            killed = clock.get("killed")
-            if killed is not None and outcome.first_write_after_kill_s is None:
-                outcome.first_write_after_kill_s = time.monotonic() - killed
+            # A call begun once the old primary was down can only have been served by the
+            # new one; the time counts from the start of the kill.
+            if "down" in clock and begun >= clock["down"] and outcome.first_write_after_kill_s is None:
+                outcome.first_write_after_kill_s = time.monotonic() - clock["killed"]
                 recovered.set()
 
 
@@ -124,8 +127,9 @@ async def run_failover(
         if sender is not None:
             os.kill(sender, signal.SIGKILL)  # a stopped process would hold up the immediate stop
         await asyncio.to_thread(pair.kill, old)
-        clock["killed"] = started
+        clock["killed"], clock["down"] = started, time.monotonic()
         await asyncio.to_thread(pair.promote, new)
+        outcome.promoted_after_s = time.monotonic() - started
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(recovered.wait(), limit_s)
         await asyncio.sleep(after_s)

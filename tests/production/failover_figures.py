@@ -68,6 +68,7 @@ def _failovers(runs: int) -> dict[str, list[dict[str, Any]]]:
                 outcome = asyncio.run(run_failover(pair, stall_s=stall_s))
             figures = {
                 "first_write_s": outcome.first_write_after_kill_s,
+                "promoted_s": outcome.promoted_after_s,
                 "acknowledged": len(outcome.acknowledged),
                 "lost": len(outcome.lost),
                 "errors": dict(outcome.errors),
@@ -174,17 +175,20 @@ async def _throughput(
 
 def _summary(results: dict[str, list[dict[str, Any]]]) -> None:
     print(
-        "\n| case | runs | first write after the kill: median / worst | acknowledged | lost | caller errors |"
+        "\n| case | runs | standby promoted (median / worst) | first write after the kill (median / worst) "
+        "| acknowledged | lost | caller errors |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for mode, runs in results.items():
         times = [run["first_write_s"] for run in runs if run["first_write_s"] is not None]
+        promoted = [run["promoted_s"] for run in runs]
         errors: dict[str, int] = {}
         for run in runs:
             for name, count in run["errors"].items():
                 errors[name] = errors.get(name, 0) + count
         print(
-            f"| {mode} | {len(runs)} | {statistics.median(times):.2f} s / {max(times):.2f} s | "
+            f"| {mode} | {len(runs)} | {statistics.median(promoted):.2f} s / {max(promoted):.2f} s "
+            f"| {statistics.median(times):.2f} s / {max(times):.2f} s | "
             f"{sum(run['acknowledged'] for run in runs)} | {sum(run['lost'] for run in runs)} "
             f"(per run: {', '.join(str(run['lost']) for run in runs)}) | {errors} |"
         )
