@@ -90,7 +90,9 @@ class Pair:
         """Start a stopped old primary again as a standby of `follow` (what a failover
         manager does to the node that lost), hot standby: it accepts read connections."""
         (node.data / "standby.signal").touch()
-        shutil.chown(node.data / "standby.signal", user=_run_as() or "root")
+        user = _run_as()
+        if user is not None:
+            shutil.chown(node.data / "standby.signal", user=user)
         with (node.data / "postgresql.auto.conf").open("a") as conf:
             conf.write(f"\nprimary_conninfo = 'host=127.0.0.1 port={follow.port} user=postgres'\n")
         node.role = "standby"
