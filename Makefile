@@ -131,8 +131,12 @@ docs-check: $(STAMP) ## fail if docs/queries.md is stale (plans aside: they vary
 cfn-lint: $(STAMP) ## validate the RDS CloudFormation template (infra/rds.yaml)
 	$(BIN)/cfn-lint infra/rds.yaml
 
-test-production: $(STAMP) ## PgBouncer, TLS, IAM, roles and retry tests (starts its own servers)
+test-production: $(STAMP) ## PgBouncer, TLS, IAM, roles, retry, replica and failover tests (starts its own servers)
 	$(BIN)/pytest tests/production $(PYTEST_ARGS)
+
+.PHONY: failover-figures
+failover-figures: $(STAMP) ## docs/production.md's replication figures: RUNS=5 failovers per mode, lag, read throughput
+	$(BIN)/python -m tests.production.failover_figures --runs $(or $(RUNS),5)
 
 .PHONY: prune-prs
 prune-prs: $(STAMP) ## delete cached PRs nobody monitors, and closed ones older than DAYS=90 (BATCH=1000 rows per statement)

@@ -16,8 +16,8 @@ In a web app, open it in the lifespan and close it on shutdown (examples/service
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Self
 
@@ -29,6 +29,7 @@ from codeflow.pool import create_pool
 from codeflow.profiles import ProfileStore
 from codeflow.pull_requests import PullRequestStore
 from codeflow.repositories import RepositoryStore
+from codeflow.routing import PrimaryRunner, ReplicaRunner, scope
 from codeflow.settings import Settings, load_settings
 from codeflow.store import Runner
 
@@ -79,17 +80,39 @@ class Database(Stores):
     the same stores on the read pool (`DATABASE_READ_URL`, or `DATABASE_URL` when no
     replica is set), for reads that tolerate replication lag; every transaction there is
     read-only. The read pool opens on first use.
+
+    Read-your-writes: after a write (a store call that writes, or a `transaction()`
+    block), the reads `read` makes in the same asyncio context (the request's task) go to
+    the primary, on a read-only pool there, for DB_READ_YOUR_WRITES_S seconds; wrap a
+    request in `read_your_writes()` when tasks it starts write.
     """
 
-    __slots__ = ("_lock", "_loop", "_read_pool", "_read_runner", "health", "read", "settings")
+    __slots__ = (
+        "_lock",
+        "_loop",
+        "_primary_read_pool",
+        "_read_pool",
+        "_read_runner",
+        "health",
+        "read",
+        "settings",
+    )
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
-        super().__init__(Runner(self.settings))
-        self.health = HealthStore(self._runner)
+        super().__init__(PrimaryRunner(self.settings))
         self._read_pool: asyncpg.Pool | None = None
-        self._read_runner = Runner(self.settings, open_pool=self._open_read_pool)
+        self._primary_read_pool: asyncpg.Pool | None = None
+        self._read_runner = ReplicaRunner(
+            self.settings,
+            open_pool=self._open_read_pool,
+            # Without a replica the read pool is on the primary already.
+            open_primary=self._open_primary_read_pool if self.settings.database_read_url else None,
+            window_s=self.settings.db_read_your_writes_s,
+        )
         self.read = Stores(self._read_runner)
+        replica = self._read_runner.replica_pool if self.settings.database_read_url else None
+        self.health = HealthStore(self._runner, replica=replica)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
 
@@ -102,7 +125,7 @@ class Database(Stores):
             self._loop, self._lock = loop, asyncio.Lock()
             self._runner.detach()
             self._read_runner.detach()
-            self._read_pool = None
+            self._read_pool = self._primary_read_pool = None
         async with self._lock:
             if self._runner.is_open():
                 return self
@@ -113,9 +136,19 @@ class Database(Stores):
         """Close the pools, waiting for the calls in flight; calls after it raise
         `PoolClosed`. `open()` may open them again."""
         async with self._lock:
-            pools = [pool for pool in (self._runner.detach(), self._read_runner.detach()) if pool]
-            self._read_pool = None
+            detached = (self._runner.detach(), self._read_runner.detach(), self._primary_read_pool)
+            pools = [pool for pool in detached if pool]
+            self._read_pool = self._primary_read_pool = None
         await asyncio.gather(*(pool.close() for pool in pools))
+
+    @contextmanager
+    def read_your_writes(self) -> Iterator[None]:
+        """A block (a request) in which, once anything wrote, `read` serves the later
+        reads from the primary for DB_READ_YOUR_WRITES_S seconds, also when the write
+        happened in a task started inside the block (asyncio.gather, a TaskGroup).
+        Without it the rule holds per task: a task's own writes move its own reads."""
+        with scope():
+            yield
 
     async def _open_read_pool(self) -> asyncpg.Pool:
         async with self._lock:
@@ -125,6 +158,17 @@ class Database(Stores):
                     self._runner.pool  # noqa: B018 - raises PoolClosed
                 self._read_pool = await create_pool(self.settings, read_only=True)
             return self._read_pool
+
+    async def _open_primary_read_pool(self) -> asyncpg.Pool:
+        """A read-only pool on DATABASE_URL, for the reads read-your-writes moves there:
+        `read` refuses writes wherever its reads go."""
+        async with self._lock:
+            if self._primary_read_pool is None:
+                if not self._runner.is_open():
+                    self._runner.pool  # noqa: B018 - raises PoolClosed
+                primary = self.settings.model_copy(update={"database_read_url": None})
+                self._primary_read_pool = await create_pool(primary, read_only=True)
+            return self._primary_read_pool
 
     async def __aenter__(self) -> Self:
         return await self.open()

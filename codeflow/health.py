@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import TypedDict
 
+import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
 from codeflow.errors import CodeflowError, QueryFailed
 from codeflow.paths import MIGRATIONS_DIR
 from codeflow.queries import run
-from codeflow.store import Store, all_queries, declare_results, release
+from codeflow.store import Runner, Store, all_queries, declare_results, release
 
 
 class HealthReport(BaseModel):
@@ -31,6 +33,20 @@ class HealthReport(BaseModel):
     applied_migrations: int = 0
     pending_migrations: list[str] = Field(default_factory=list)
     error: str | None = None
+    replica_in_recovery: bool | None = Field(
+        default=None, description="DATABASE_READ_URL is a standby (None: no replica configured)."
+    )
+    replica_lag_bytes: int | None = Field(
+        default=None, description="WAL the replica has still to replay to reach the primary's position."
+    )
+    replica_lag_s: float | None = Field(
+        default=None,
+        description=(
+            "0 when the replica has replayed everything; else the seconds since the commit of the "
+            "last transaction it replayed (an upper bound of how stale its reads are)."
+        ),
+    )
+    replica_error: str | None = Field(default=None, description="Why the replica could not be measured.")
 
 
 class _ServerStatus(TypedDict):
@@ -42,7 +58,18 @@ class _AppliedMigration(TypedDict):
     version: str
 
 
-declare_results(get_server_status=_ServerStatus, list_applied_migrations=_AppliedMigration)
+class _ReplicaLag(TypedDict):
+    in_recovery: bool
+    bytes_behind: int
+    seconds_behind: float
+
+
+declare_results(
+    get_server_status=_ServerStatus,
+    list_applied_migrations=_AppliedMigration,
+    get_wal_position=str,
+    get_replica_lag=_ReplicaLag,
+)
 
 
 def migration_versions() -> list[str]:
@@ -51,14 +78,22 @@ def migration_versions() -> list[str]:
 
 
 class HealthStore(Store):
-    """Liveness and a health report (`Database.health`)."""
+    """Liveness and a health report (`Database.health`); with `replica` (the read pool's
+    opener, when DATABASE_READ_URL is set) the report adds the replica's lag."""
+
+    def __init__(
+        self, runner: Runner, *, replica: Callable[[], Awaitable[asyncpg.Pool]] | None = None
+    ) -> None:
+        super().__init__(runner)
+        self._replica = replica
 
     async def check(self, *, timeout: float = 5.0) -> bool:
         """True if the database answers within `timeout` seconds; never raises."""
         return (await self.report(timeout=timeout)).ok
 
     async def report(self, *, timeout: float = 5.0) -> HealthReport:
-        """Server version, round-trip latency, pool usage and pending migrations.
+        """Server version, round-trip latency, pool usage, pending migrations and, with a
+        replica, how far behind the primary it is (bytes and seconds).
 
         Never raises: a failure is reported as `ok=False` with the reason (the error's
         message, which never holds a parameter value).
@@ -91,8 +126,14 @@ class HealthStore(Store):
                         if exc.sqlstate != "42P01":  # undefined_table: not migrated yet
                             raise
                         applied = set()
+                    position = None
+                    if self._replica is not None and not status["in_recovery"]:
+                        position = await run(
+                            connection, queries["get_wal_position"], (), slow_ms=float("inf")
+                        )
                 finally:
                     await release(pool, connection)
+                replica = await self._replica_lag(position) if position is not None else {}
         except CodeflowError as exc:
             return HealthReport(ok=False, error=str(exc), **figures)
         except TimeoutError:
@@ -106,4 +147,26 @@ class HealthStore(Store):
             applied_migrations=len(applied),
             pending_migrations=pending,
             **figures,
+            **replica,
         )
+
+    async def _replica_lag(self, primary_position: str) -> dict[str, object]:
+        """The replica's lag behind `primary_position`; a failure is reported, not raised
+        (the primary's health does not depend on the replica's)."""
+        assert self._replica is not None
+        try:
+            pool = await self._replica()
+            connection = await self._runner.acquire(pool, "health: replica")
+            try:
+                lag = await run(
+                    connection, all_queries()["get_replica_lag"], (primary_position,), slow_ms=float("inf")
+                )
+            finally:
+                await release(pool, connection)
+        except CodeflowError as exc:
+            return {"replica_error": str(exc)}
+        return {
+            "replica_in_recovery": lag["in_recovery"],
+            "replica_lag_bytes": lag["bytes_behind"],
+            "replica_lag_s": round(lag["seconds_behind"], 3),
+        }

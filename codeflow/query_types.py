@@ -303,6 +303,15 @@ class RunQuery(Protocol):
     @overload
     async def __call__(
         self,
+        query_name: Literal["get_replica_lag"],
+        /,
+        *,
+        primary_position: str | None,
+    ) -> Record | None: ...
+
+    @overload
+    async def __call__(
+        self,
         query_name: Literal["get_repository"],
         /,
         *,
@@ -363,6 +372,13 @@ class RunQuery(Protocol):
         *,
         username: str | None,
     ) -> Record | None: ...
+
+    @overload
+    async def __call__(
+        self,
+        query_name: Literal["get_wal_position"],
+        /,
+    ) -> str: ...
 
     @overload
     async def __call__(

@@ -137,14 +137,37 @@ async def ensure_database(url: str) -> bool:
 
 
 @asynccontextmanager
-async def migration_lock(url: str, *, wait_s: float = 0.0) -> AsyncIterator[None]:
-    """Hold the migration advisory lock on `url`'s database for the block."""
+async def migration_lock(url: str, *, wait_s: float = 0.0) -> AsyncIterator[str]:
+    """Hold the migration advisory lock on `url`'s database for the block; the block gets
+    `url` narrowed to the one server locked (of a multi-host URL, the one
+    target_session_attrs chose), for dbmate and pg_dump. A standby is refused: it cannot
+    take a schema change, and the primary's migrations reach it by replication."""
     connection = await _connect(url, wait_s=wait_s)
     try:
+        if await connection.fetchval("SELECT pg_is_in_recovery()"):
+            raise MigrationError(
+                f"refusing to migrate {redact_url(url)}: the server is a standby (a read replica in "
+                "recovery), which takes no schema changes; the primary's migrations reach it by "
+                "replication. Point DATABASE_URL at the primary, or name every server with "
+                "target_session_attrs=read-write."
+            )
         await connection.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-        yield
+        yield _narrowed(url, getattr(connection, "_addr", None))
     finally:
         await connection.close()  # ends the session, which releases the lock
+
+
+def _narrowed(url: str, address: object) -> str:
+    """`url` naming only the server at `address` (asyncpg's (host, port) of a connection):
+    dbmate's driver reads one host, and must write where the lock is held."""
+    parsed = dburl.parse(url)
+    if len(parsed.hosts) < 2:
+        return url
+    for host in parsed.hosts:
+        if address in ((host.name, host.port or 5432), host.name):
+            parameters = tuple(pair for pair in parsed.parameters if pair[0] != "target_session_attrs")
+            return dataclasses.replace(parsed, hosts=(host,), parameters=parameters).render()
+    raise MigrationError(f"cannot tell which server of {redact_url(url)} the migration lock is held on")
 
 
 async def migrate(
@@ -155,10 +178,10 @@ async def migrate(
     migrations_dir: Path = MIGRATIONS_DIR,
 ) -> Outcome:
     """Apply pending migrations under the lock; dump the schema to `dump_to` if given."""
-    async with migration_lock(url, wait_s=wait_s):
-        output = await asyncio.to_thread(_dbmate, url, "migrate", migrations_dir=migrations_dir)
+    async with migration_lock(url, wait_s=wait_s) as server:
+        output = await asyncio.to_thread(_dbmate, server, "migrate", migrations_dir=migrations_dir)
         if dump_to is not None:
-            await dump_schema(url, dump_to)
+            await dump_schema(server, dump_to)
     return Outcome(output, dump_to)
 
 
@@ -167,11 +190,12 @@ async def rollback(
 ) -> Outcome:
     """Roll back the newest `steps` migrations under the lock."""
     outputs = []
-    async with migration_lock(url):
+    async with migration_lock(url) as server:
         for _ in range(steps):
-            outputs.append(await asyncio.to_thread(_dbmate, url, "rollback", migrations_dir=migrations_dir))
+            output = await asyncio.to_thread(_dbmate, server, "rollback", migrations_dir=migrations_dir)
+            outputs.append(output)
         if dump_to is not None:
-            await dump_schema(url, dump_to)
+            await dump_schema(server, dump_to)
     return Outcome("\n".join(outputs), dump_to)
 
 

@@ -1,0 +1,18 @@
+-- name: get_wal_position()$
+-- Returns the primary's current WAL write position (pg_lsn as text), what a standby must replay to be current.
+SELECT pg_current_wal_lsn()::text AS wal_position;
+
+-- name: get_replica_lag(primary_position)^
+-- Returns one row about this server as a standby of a primary at primary_position: whether it is in
+-- recovery, the WAL bytes it has still to replay, and the seconds since the commit of the last
+-- transaction it replayed when it is behind (0 when it has replayed everything).
+SELECT
+    pg_is_in_recovery() AS in_recovery,
+    greatest(
+        coalesce(pg_wal_lsn_diff(cast(cast(:primary_position AS text) AS pg_lsn), pg_last_wal_replay_lsn()), 0), 0
+    )::bigint AS bytes_behind,
+    CASE
+        WHEN pg_wal_lsn_diff(cast(cast(:primary_position AS text) AS pg_lsn), pg_last_wal_replay_lsn()) > 0
+            THEN greatest(extract(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0)
+        ELSE 0
+    END::float8 AS seconds_behind;
