@@ -203,7 +203,7 @@ async def test_add_repository_needs_githubs_private_flag(
     assert await codeflow_connection.fetchval("SELECT count(*) FROM repositories") == 0
 
 
-async def test_verify_repository_access_renews_and_corrects_only_the_users_rows(
+async def test_verify_repository_access_renews_the_users_rows_and_corrects_everyones_flag(
     codeflow_database: Database,
     codeflow_connection: asyncpg.Connection,
     user_id: str,
@@ -237,7 +237,8 @@ async def test_verify_repository_access_renews_and_corrects_only_the_users_rows(
     assert old.private and old.access_verified_at is not None
     assert old.access_verified_at < after.access_verified_at, "an unlisted repository is left alone"
     their_row = await codeflow_database.repositories.get_repository(other, repository_id=theirs.id)
-    assert their_row.private and their_row.access_verified_at is not None
+    assert not their_row.private, "the private flag is the repository's: every user's row takes it"
+    assert their_row.access_verified_at is not None
     assert their_row.access_verified_at < after.access_verified_at, "another user's row is not verified"
     assert (
         await codeflow_database.repositories.verify_repository_access(user_id, private_by_github_id={}) == 0
