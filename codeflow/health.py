@@ -110,6 +110,7 @@ class HealthStore(Store):
             "pool_max": pool.get_max_size(),
         }
         queries = all_queries()
+        deadline = time.monotonic() + timeout
         try:
             async with asyncio.timeout(timeout):
                 connection = await self._runner.acquire(pool, "health")
@@ -133,11 +134,13 @@ class HealthStore(Store):
                         )
                 finally:
                     await release(pool, connection)
-                replica = await self._replica_lag(position) if position is not None else {}
         except CodeflowError as exc:
             return HealthReport(ok=False, error=str(exc), **figures)
         except TimeoutError:
             return HealthReport(ok=False, error=f"health: no answer within {timeout:g} s", **figures)
+        # After the primary's block and on the time it left: a slow replica must not make
+        # a healthy primary report unhealthy.
+        replica = {} if position is None else await self._replica_lag(position, deadline - time.monotonic())
         pending = [version for version in migration_versions() if version not in applied]
         return HealthReport(
             ok=True,
@@ -150,21 +153,28 @@ class HealthStore(Store):
             **replica,
         )
 
-    async def _replica_lag(self, primary_position: str) -> dict[str, object]:
-        """The replica's lag behind `primary_position`; a failure is reported, not raised
-        (the primary's health does not depend on the replica's)."""
+    async def _replica_lag(self, primary_position: str, budget_s: float) -> dict[str, object]:
+        """The replica's lag behind `primary_position`, measured within `budget_s`; a
+        failure is reported, not raised (the primary's health does not depend on the
+        replica's)."""
         assert self._replica is not None
         try:
-            pool = await self._replica()
-            connection = await self._runner.acquire(pool, "health: replica")
-            try:
-                lag = await run(
-                    connection, all_queries()["get_replica_lag"], (primary_position,), slow_ms=float("inf")
-                )
-            finally:
-                await release(pool, connection)
+            async with asyncio.timeout(max(budget_s, 0.0)):
+                pool = await self._replica()
+                connection = await self._runner.acquire(pool, "health: replica")
+                try:
+                    lag = await run(
+                        connection,
+                        all_queries()["get_replica_lag"],
+                        (primary_position,),
+                        slow_ms=float("inf"),
+                    )
+                finally:
+                    await release(pool, connection)
         except CodeflowError as exc:
             return {"replica_error": str(exc)}
+        except TimeoutError:
+            return {"replica_error": f"health: the replica gave no answer within {budget_s:.3g} s"}
         return {
             "replica_in_recovery": lag["in_recovery"],
             "replica_lag_bytes": lag["bytes_behind"],
