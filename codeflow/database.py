@@ -16,6 +16,7 @@ In a web app, open it in the lifespan and close it on shutdown (examples/service
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
@@ -32,6 +33,8 @@ from codeflow.repositories import RepositoryStore
 from codeflow.routing import PrimaryRunner, ReplicaRunner, scope
 from codeflow.settings import Settings, load_settings
 from codeflow.store import Runner
+
+logger = logging.getLogger("codeflow")
 
 
 class Stores:
@@ -118,14 +121,10 @@ class Database(Stores):
 
     async def open(self) -> Self:
         """Open the pool on `DATABASE_URL`; a second call does nothing. Called on another
-        event loop (a serverless runtime may start one per invocation), it opens new
-        pools: the old loop's cannot serve this one."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._loop, self._lock = loop, asyncio.Lock()
-            self._runner.detach()
-            self._read_runner.detach()
-            self._read_pool = self._primary_read_pool = None
+        event loop, it opens new pools: the old loop's cannot serve this one (a runtime
+        that starts a loop per invocation should use `async with database:` per
+        invocation, which closes them on their own loop)."""
+        self._adopt_running_loop()
         async with self._lock:
             if self._runner.is_open():
                 return self
@@ -135,11 +134,34 @@ class Database(Stores):
     async def close(self) -> None:
         """Close the pools, waiting for the calls in flight; calls after it raise
         `PoolClosed`. `open()` may open them again."""
+        self._adopt_running_loop()
         async with self._lock:
             detached = (self._runner.detach(), self._read_runner.detach(), self._primary_read_pool)
             pools = [pool for pool in detached if pool]
             self._read_pool = self._primary_read_pool = None
         await asyncio.gather(*(pool.close() for pool in pools))
+
+    def _adopt_running_loop(self) -> None:
+        """Bind to the running event loop. Pools of an earlier loop are dropped: their
+        sockets belong to that loop, which must be running to close them, so their
+        connections linger until garbage collection. Hence the warning: a runtime that
+        starts a loop per invocation should use `async with database:` per invocation."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        self._loop, self._lock = loop, asyncio.Lock()
+        dropped = [
+            pool
+            for pool in (self._runner.detach(), self._read_runner.detach(), self._primary_read_pool)
+            if pool is not None
+        ]
+        self._read_pool = self._primary_read_pool = None
+        if dropped:
+            logger.warning(
+                "Database used on a new event loop while its pools were open on another: %d pool(s) "
+                "dropped without closing; use `async with database:` per event loop",
+                len(dropped),
+            )
 
     @contextmanager
     def read_your_writes(self) -> Iterator[None]:

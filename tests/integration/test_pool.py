@@ -80,3 +80,43 @@ async def test_unreachable_server_is_unavailable_and_hides_the_password() -> Non
         await create_pool(settings)
     assert "127.0.0.1:1" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_database_used_per_event_loop_leaves_no_connections_and_says_how(
+    codeflow_settings: Settings, codeflow_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A serverless runtime that starts an event loop per invocation: `async with
+    database:` per invocation leaves no connection behind; `open()` alone on a new loop
+    drops the old loop's pools (they cannot be closed without it) and says what to do
+    (before: dropped silently, connections piling up until garbage collection)."""
+    settings = codeflow_settings.model_copy(update={"db_application_name": "loop-per-invocation"})
+    database = Database(settings)
+
+    async def connections() -> int:
+        connection = await asyncpg.connect(codeflow_database_url)
+        try:
+            return int(
+                await connection.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'loop-per-invocation'"
+                )
+            )
+        finally:
+            await connection.close()
+
+    async def invocation() -> int:
+        async with database:
+            await database.profiles.count_user_profiles()
+        return await connections()
+
+    assert [asyncio.run(invocation()) for _ in range(3)] == [0, 0, 0]
+    assert "new event loop" not in caplog.text
+
+    async def open_only() -> None:
+        await database.open()
+        await database.profiles.count_user_profiles()
+
+    asyncio.run(open_only())
+    with caplog.at_level("WARNING", logger="codeflow"):
+        asyncio.run(open_only())
+    assert "use `async with database:` per event loop" in caplog.text
+    asyncio.run(database.close())
