@@ -155,6 +155,10 @@ class Runner:
 
     async def _execute(self, query: Query, args: list[Any]) -> Any:
         if self._connection is not None:
+            if self._level is not None and self._level.ended:
+                # The connection is back in the pool (maybe serving another request):
+                # a programming error, not a lost connection to retry on.
+                raise QueryFailed(f"{query.name}: its transaction block has ended")
             # Inside a transaction: a conflict is the caller's to handle, by running its
             # whole transaction again.
             try:
@@ -250,15 +254,15 @@ class Runner:
     async def _transaction_on(self, connection: Connection) -> AsyncIterator[Runner]:
         transaction = await _translated(lambda: _begin(connection), "begin")
         level = _Level()
-        runner = Runner(
-            self.settings, pool=self._pool, connection=connection, level=level, tracer=self._tracer
-        )
+        runner = Runner(self.settings, connection=connection, level=level, tracer=self._tracer)
         try:
             yield runner
         except BaseException:
             with contextlib.suppress(Exception):  # the original error matters more
                 await transaction.rollback()
             raise
+        finally:
+            level.ended = True
         if level.failed:
             # PostgreSQL answers COMMIT in a failed transaction with ROLLBACK, not an
             # error; a caller that caught a statement's error would lose its writes silently.
@@ -303,10 +307,11 @@ async def _translated(step: Callable[[], Awaitable[T]], what: str) -> T:
 class _Level:
     """One transaction or savepoint opened by `Runner.transaction()`."""
 
-    __slots__ = ("failed",)
+    __slots__ = ("ended", "failed")
 
     def __init__(self) -> None:
         self.failed = False
+        self.ended = False
 
 
 async def release(pool: asyncpg.Pool, connection: PoolConnectionProxy) -> None:

@@ -303,6 +303,21 @@ async def test_transaction_commits_or_rolls_back_together(codeflow_database: Dat
     ).is_active
 
 
+async def test_a_transactions_stores_refuse_calls_after_its_block(
+    codeflow_database: Database, user_id: str
+) -> None:
+    """A programming error, reported as one: not a `DatabaseUnavailable` a caller would
+    retry (before: asyncpg's "released back to the pool", read as a lost connection)."""
+    async with codeflow_database.transaction() as tx:
+        async with tx.transaction() as savepoint:
+            await savepoint.profiles.count_user_profiles()
+        with pytest.raises(QueryFailed, match="transaction block has ended"):
+            await savepoint.profiles.count_user_profiles()
+        await tx.profiles.count_user_profiles()
+    with pytest.raises(QueryFailed, match="transaction block has ended"):
+        await tx.repositories.get_user_repositories(user_id)
+
+
 async def test_a_failure_caught_inside_a_transaction_is_not_committed_silently(
     codeflow_database: Database, user_id: str
 ) -> None:
