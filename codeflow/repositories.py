@@ -157,7 +157,7 @@ class RepositoryStore(Store):
         )
         return Repository.from_row(found(row, "repository"))
 
-    async def get_repository_by_github_id(self, user_id: str, github_id: int) -> Repository:
+    async def get_repository_by_github_id(self, user_id: str, *, github_id: int) -> Repository:
         """The user's repository with this GitHub id; `NotFound` if none."""
         row = await self._run(
             "get_repository_by_github_id",
@@ -166,7 +166,7 @@ class RepositoryStore(Store):
         )
         return Repository.from_row(found(row, "repository"))
 
-    async def get_repository_by_full_name(self, user_id: str, full_name: str) -> Repository:
+    async def get_repository_by_full_name(self, user_id: str, *, full_name: str) -> Repository:
         """The user's repository called `owner/name` (any case); `NotFound` if none."""
         row = await self._run(
             "get_repository_by_full_name",

@@ -651,7 +651,7 @@ async def test_a_repository_that_turns_private_is_hidden_from_users_nobody_verif
     )
     assert await visible(prs, owner) == ([1], ["octocat/Hello-World"], [1]), "verified just now"
     assert await visible(prs, watcher) == ([], [], []), "private now, and the watcher's check lapsed"
-    watcher_row = await codeflow_database.repositories.get_repository_by_github_id(watcher, HELLO)
+    watcher_row = await codeflow_database.repositories.get_repository_by_github_id(watcher, github_id=HELLO)
     assert watcher_row.private
     assert watcher_row.access_verified_at is not None
     assert datetime.now(UTC) - watcher_row.access_verified_at > timedelta(days=1), "not verified for them"
@@ -733,12 +733,14 @@ async def test_prune_keeps_a_repository_someone_else_still_monitors(
         codeflow_database, make_user, "hubot", 480938, (SPOON, "octocat/Spoon-Knife", True)
     )
     await prs.upsert_pull_requests([pr(1, repo=HELLO), pr(2, repo=SPOON)])
-    mine = await codeflow_database.repositories.get_repository_by_github_id(user_id, SPOON)
+    mine = await codeflow_database.repositories.get_repository_by_github_id(user_id, github_id=SPOON)
     await codeflow_database.repositories.delete_repository(user_id, repository_id=mine.id)
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=0, expired=0)
     await codeflow_database.repositories.delete_repository(
         other,
-        repository_id=(await codeflow_database.repositories.get_repository_by_github_id(other, SPOON)).id,
+        repository_id=(
+            await codeflow_database.repositories.get_repository_by_github_id(other, github_id=SPOON)
+        ).id,
     )
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=1, expired=0)
     assert [item.id for item in (await prs.get_dashboard(user_id)).items] == [1]

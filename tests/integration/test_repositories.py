@@ -50,9 +50,13 @@ async def test_add_and_read_back_by_every_key(codeflow_database: Database, user_
     assert added.is_active
     assert await codeflow_database.repositories.get_repository(user_id, repository_id=added.id) == added
     assert await codeflow_database.repositories.get_repository(user_id, repository_id=str(added.id)) == added
-    assert await codeflow_database.repositories.get_repository_by_github_id(user_id, 1296269) == added
     assert (
-        await codeflow_database.repositories.get_repository_by_full_name(user_id, "OCTOCAT/hello-world")
+        await codeflow_database.repositories.get_repository_by_github_id(user_id, github_id=1296269) == added
+    )
+    assert (
+        await codeflow_database.repositories.get_repository_by_full_name(
+            user_id, full_name="OCTOCAT/hello-world"
+        )
         == added
     )
     assert await codeflow_database.repositories.get_user_repositories(user_id) == [added]
@@ -100,7 +104,9 @@ async def test_two_users_may_monitor_the_same_repository(
     mine = await codeflow_database.repositories.add_repository(user_id, **repo())
     theirs = await codeflow_database.repositories.add_repository(other, **repo())
     assert mine.id != theirs.id
-    assert (await codeflow_database.repositories.get_repository_by_github_id(other, 1296269)).user_id == other
+    assert (
+        await codeflow_database.repositories.get_repository_by_github_id(other, github_id=1296269)
+    ).user_id == other
 
 
 async def test_concurrent_adds_of_one_repository_have_one_winner(
@@ -118,7 +124,9 @@ async def test_concurrent_adds_of_one_repository_have_one_winner(
 
 async def test_github_ids_above_int4(codeflow_database: Database, user_id: str) -> None:
     added = await codeflow_database.repositories.add_repository(user_id, **repo(2**40, "github/linguist"))
-    assert (await codeflow_database.repositories.get_repository_by_github_id(user_id, 2**40)).id == added.id
+    assert (
+        await codeflow_database.repositories.get_repository_by_github_id(user_id, github_id=2**40)
+    ).id == added.id
 
 
 async def test_update_and_delete(codeflow_database: Database, user_id: str) -> None:
