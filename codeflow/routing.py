@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 
+from codeflow.errors import QueryFailed
 from codeflow.queries import Returns
 from codeflow.settings import Settings
 from codeflow.store import Runner, all_queries
@@ -47,10 +48,21 @@ _WRITES: ContextVar[_Writes | None] = ContextVar("codeflow_writes", default=None
 _CHANGES = re.compile(r"\b(insert|update|delete|merge)\b", re.IGNORECASE)
 
 
+# Writes no read of the API shows back: the per-request activity stamp runs on every
+# request, and counting it would send nearly every request's reads to the primary.
+UNSEEN_WRITES = frozenset({"update_user_profile_last_active"})
+
+
 @cache
-def is_write(query_name: str) -> bool:
+def changes_rows(query_name: str) -> bool:
+    """True if `query_name` may insert, update or delete rows."""
     query = all_queries()[query_name]
     return query.returns in (Returns.WRITTEN_ROW, Returns.STATUS) or bool(_CHANGES.search(query.sql))
+
+
+def is_write(query_name: str) -> bool:
+    """True if reads after `query_name` in the same context must see what it changed."""
+    return changes_rows(query_name) and query_name not in UNSEEN_WRITES
 
 
 def note_write() -> None:
@@ -106,6 +118,7 @@ class ReplicaRunner(Runner):
     `window_s` seconds, in which case a read-only pool on the primary."""
 
     __slots__ = ("_open_primary", "_window_s")
+    read_only = True
 
     def __init__(
         self,
@@ -118,6 +131,13 @@ class ReplicaRunner(Runner):
         super().__init__(settings, open_pool=open_pool)
         self._open_primary = open_primary
         self._window_s = window_s
+
+    async def execute(self, query_name: str, /, **values: Any) -> Any:
+        if changes_rows(query_name):
+            # The server refuses it on a read-only pool, but a transaction pooler's pool
+            # carries no start-up settings: refuse it here, with the server's SQLSTATE.
+            raise QueryFailed(f"{query_name}: a write sent to Database.read", sqlstate="25006")
+        return await super().execute(query_name, **values)
 
     async def ensure_pool(self) -> asyncpg.Pool:
         if self._open_primary is not None and wrote_within(self._window_s):

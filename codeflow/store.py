@@ -98,6 +98,11 @@ class Runner:
         "slow_ms",
     )
 
+    # Whether the transactions it opens are READ ONLY (the read runner's): a write is
+    # refused even where the pool sets no default_transaction_read_only (behind a
+    # transaction pooler, which takes no start-up settings).
+    read_only = False
+
     def __init__(
         self,
         settings: Settings,
@@ -238,21 +243,21 @@ class Runner:
         """A runner whose statements share one connection and commit or roll back
         together; inside a transaction, a savepoint. An exception inside the block rolls
         back and propagates unchanged."""
-        if self._connection is not None:
-            async with self._transaction_on(self._connection) as runner:
+        if self._connection is not None:  # a savepoint: read-only if its transaction is
+            async with self._transaction_on(self._connection, read_only=False) as runner:
                 yield runner
             return
         pool = await self.ensure_pool()
         connection = await self.acquire(pool, "transaction")
         try:
-            async with self._transaction_on(connection) as runner:
+            async with self._transaction_on(connection, read_only=self.read_only) as runner:
                 yield runner
         finally:
             await release(pool, connection)
 
     @asynccontextmanager
-    async def _transaction_on(self, connection: Connection) -> AsyncIterator[Runner]:
-        transaction = await _translated(lambda: _begin(connection), "begin")
+    async def _transaction_on(self, connection: Connection, *, read_only: bool) -> AsyncIterator[Runner]:
+        transaction = await _translated(lambda: _begin(connection, read_only=read_only), "begin")
         level = _Level()
         runner = Runner(self.settings, connection=connection, level=level, tracer=self._tracer)
         try:
@@ -288,8 +293,8 @@ class Store:
         return self._runner.execute
 
 
-async def _begin(connection: Connection) -> Transaction:
-    transaction = connection.transaction()
+async def _begin(connection: Connection, *, read_only: bool) -> Transaction:
+    transaction = connection.transaction(readonly=read_only)
     await transaction.start()
     return transaction
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
 
-from codeflow import Database, DatabaseUnavailable, PoolClosed, Settings
+from codeflow import Database, DatabaseUnavailable, PoolClosed, QueryFailed, Settings
 from codeflow import database as database_module
 from codeflow.pool import create_pool
+
+MakeUser = Callable[..., Awaitable[str]]
 
 
 async def test_server_settings_are_sent_at_connect(codeflow_pool: asyncpg.Pool) -> None:
@@ -120,3 +123,22 @@ def test_a_database_used_per_event_loop_leaves_no_connections_and_says_how(
         asyncio.run(open_only())
     assert "use `async with database:` per event loop" in caplog.text
     asyncio.run(database.close())
+
+
+async def test_read_stores_refuse_writes_behind_a_transaction_pooler(
+    codeflow_settings: Settings, codeflow_connection: asyncpg.Connection, make_user: MakeUser
+) -> None:
+    """A transaction pooler takes no start-up settings, so the read pool's
+    default_transaction_read_only is not there: a write through `Database.read` is
+    refused by the layer, and a `read.transaction()` is READ ONLY on the server (before:
+    both wrote to the primary)."""
+    user_id = await make_user()
+    async with Database(codeflow_settings.model_copy(update={"db_transaction_pooler": True})) as database:
+        with pytest.raises(QueryFailed) as single:
+            await database.read.profiles.create_user_profile(user_id, github_id=1, username="reader")
+        assert single.value.sqlstate == "25006"
+        with pytest.raises(QueryFailed) as in_transaction:
+            async with database.read.transaction() as tx:
+                await tx.profiles.create_user_profile(user_id, github_id=1, username="reader")
+        assert in_transaction.value.sqlstate == "25006"
+    assert await codeflow_connection.fetchval("SELECT count(*) FROM user_profiles") == 0

@@ -101,7 +101,7 @@ async def test_the_standby_serves_read_stores_and_refuses_writes(pair: Pair, dat
         assert (await database.read.pull_requests.get_dashboard("reader")).items == []
         with pytest.raises(QueryFailed) as caught:
             await database.read.profiles.update_user_last_active("reader")
-        assert caught.value.sqlstate == "25006"  # read_only_sql_transaction, on the standby itself
+        assert caught.value.sqlstate == "25006"  # read_only_sql_transaction, refused before it is sent
 
     await _in_new_request(on_the_replica)
     report = await database.health.report()
