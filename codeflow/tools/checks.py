@@ -754,10 +754,10 @@ def _conditions(node: Mapping[str, Any]) -> str:
     return " ".join(str(node[key]) for key in _CONDITIONS if key in node)
 
 
-def _equates(condition: str, column: str) -> bool:
-    """Whether `condition` holds `column = <something>` (not `= ANY (...)`)."""
-    name = re.escape(column)
-    pattern = rf"(?<![\w.])(?:\w+\.)?{name} = (?!ANY\b)|(?<![<>!]) = (?:\w+\.)?{name}\)"
+def _equates(condition: str, alias: str, column: str) -> bool:
+    """Whether `condition` holds `alias.column = <something>` (not `= ANY (...)`)."""
+    name = rf"(?:{re.escape(alias)}\.)?{re.escape(column)}"
+    pattern = rf"(?<![\w.]){name} = (?!ANY\b)|(?<![<>!]) = {name}\)"
     return re.search(pattern, condition) is not None
 
 
@@ -766,7 +766,8 @@ def _unique_lookup(node: Mapping[str, Any], schema: Schema) -> bool:
     its table's unique keys."""
     condition = " ".join(_conditions(n) for n in _nodes(node))
     keys = schema.unique_keys.get(node.get("Relation Name", ""), ())
-    return any(all(_equates(condition, column) for column in key) for key in keys)
+    alias = str(node.get("Alias", ""))
+    return any(all(_equates(condition, alias, column) for column in key) for key in keys)
 
 
 def _scan_problems(
@@ -802,7 +803,10 @@ def _scan_problems(
 def _plan_problems(top: Mapping[str, Any], sizes: Mapping[str, int]) -> Iterator[str]:
     for node, parents in _walk(top):
         yield from _scan_problems(node, parents, sizes)
-        sorted_rows = float(node.get("Actual Rows", 0)) * float(node.get("Actual Loops", 1))
+        sorted_rows = sum(  # the rows a Sort takes in; it hands on only what the LIMIT asks
+            float(child.get("Actual Rows", 0)) * float(child.get("Actual Loops", 1))
+            for child in node.get("Plans", [])
+        )
         if node.get("Node Type") == "Sort" and _under_limit(parents) and sorted_rows >= SORTED_ROWS_LIMIT:
             tables = sorted({str(n["Relation Name"]) for n in _nodes(node) if "Relation Name" in n})
             yield (
@@ -1079,28 +1083,31 @@ class OnDataset:
 
 
 async def on_dataset(
-    url: str,
-    *,
-    directory: Path | None = None,
-    dataset: Mapping[str, Sequence[str]] = DATASET,
-    fresh: bool = True,
-    executed: bool = True,
+    url: str, *, dataset: Mapping[str, Sequence[str]] = DATASET, executed: bool = True
 ) -> OnDataset:
-    """Build `url` (the plans database) from scratch (unless `fresh` is false: a test
-    reusing one), load the dataset and describe every query there; `executed` also
-    runs each with the representative parameters."""
-    if fresh:
-        await fresh_database(url)
-    queries = load_or_fail(directory)
+    """Build `url` (the plans database) from scratch, load `dataset` and examine every
+    query there; `executed` also runs each with the representative parameters."""
+    await fresh_database(url)
     conn = await asyncpg.connect(url)
     try:
-        sizes = await load_dataset(conn, dataset) if fresh or dataset is not DATASET else await _sizes(conn)
-        described = await describe(conn, queries)
-        measured = await measure(conn, described) if executed else {}
-        schema = await read_schema(conn)
+        sizes = await load_dataset(conn, dataset)
+        return await examine(conn, load_or_fail(), sizes, executed=executed)
     finally:
         await conn.close()
-    return OnDataset(described, sizes, measured, schema)
+
+
+async def examine(
+    conn: asyncpg.Connection,
+    queries: Mapping[str, _RuntimeQuery],
+    sizes: Mapping[str, int] | None = None,
+    *,
+    executed: bool = True,
+) -> OnDataset:
+    """Describe (and with `executed`, measure) `queries` on `conn`'s loaded dataset."""
+    described = await describe(conn, queries)
+    measured = await measure(conn, described) if executed else {}
+    schema = await read_schema(conn)
+    return OnDataset(described, dict(sizes) if sizes is not None else await _sizes(conn), measured, schema)
 
 
 async def _sizes(conn: asyncpg.Connection) -> dict[str, int]:
