@@ -1034,8 +1034,13 @@ async def _executed_plan(conn: asyncpg.Connection, execute: str) -> dict[str, An
 def plans_url(test_url: str) -> str:
     """The scratch database for the dataset: the test database's name + '_plans', on
     the same server, so the realistic volume never meets the tests' own rows."""
+    return scratch_url(test_url, "plans")
+
+
+def scratch_url(test_url: str, purpose: str) -> str:
+    """A scratch database beside the test database: its name + '_' + purpose."""
     parsed = dburl.parse(test_url)
-    return parsed.with_database(f"{parsed.database}_plans").render()
+    return parsed.with_database(f"{parsed.database}_{purpose}").render()
 
 
 # --- entry points (codeflow-db verify-sql / types / docs) ---------------------------------

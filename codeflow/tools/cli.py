@@ -312,6 +312,31 @@ async def query_docs(args: argparse.Namespace) -> int:
     return _write_or_check(codegen.DOCS_FILE, fresh, args.check, "make docs")
 
 
+async def lint_migrations(args: argparse.Namespace) -> int:
+    from codeflow.tools import migration_checks  # noqa: PLC0415
+
+    config = files.project_dir() / ".squawk.toml"
+    problems = migration_checks.lint(_migrations_dir(args), config=config if config.exists() else None)
+    for problem in problems:
+        say(problem)
+    say(f"migrations linted: {len(problems)} problems")
+    return 1 if problems else 0
+
+
+async def verify_migrations(args: argparse.Namespace) -> int:
+    from codeflow.tools import checks, migration_checks  # noqa: PLC0415
+
+    url = checks.scratch_url(localdb.bring_up("test").url, "migrations")
+    problems = await migration_checks.verify(url, _migrations_dir(args))
+    for problem in problems:
+        say(problem)
+    say(
+        "migrations verified (up then down each, foreign-key indexes, duplicate indexes): "
+        f"{len(problems)} problems"
+    )
+    return 1 if problems else 0
+
+
 def _write_or_check(path: Path, fresh: str, check: bool, remedy: str) -> int:
     """Write a generated file, or with `check` fail when the committed one differs."""
     if check:
@@ -410,6 +435,17 @@ COMMANDS: dict[str, Command] = {
     ),
     "verify-sql": Command(
         verify_sql, "check every named query against the schema and its declarations; plan guard", (TEST,)
+    ),
+    "lint-migrations": Command(
+        lint_migrations,
+        "no DDL in DO blocks; squawk on each migration's up and down parts (--migrations-dir)",
+        (MIGRATIONS,),
+    ),
+    "verify-migrations": Command(
+        verify_migrations,
+        "on a scratch database: each migration's down undoes its up exactly; foreign keys "
+        "indexed, no duplicate indexes",
+        (MIGRATIONS,),
     ),
     "types": Command(
         query_types,
