@@ -77,7 +77,8 @@ class Migration:
     path: Path
     up: str
     down: str
-    transaction: bool  # False: `-- migrate:up transaction:false`
+    up_transaction: bool  # False: `-- migrate:up transaction:false`
+    down_transaction: bool  # False: `-- migrate:down transaction:false`
 
     @property
     def name(self) -> str:
@@ -87,8 +88,13 @@ class Migration:
 def read(path: Path) -> Migration:
     text = path.read_text()
     up, _, down = text.partition("-- migrate:down")
-    header = up.strip().splitlines()[0] if up.strip() else ""
-    return Migration(path, up, "-- migrate:down" + down if down else "", "transaction:false" not in header)
+    down = "-- migrate:down" + down if down else ""
+    return Migration(path, up, down, _in_transaction(up), _in_transaction(down))
+
+
+def _in_transaction(part: str) -> bool:
+    header = part.strip().partition("\n")[0]
+    return "transaction:false" not in header
 
 
 def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -103,6 +109,7 @@ def lint(directory: Path = MIGRATIONS_DIR, *, config: Path | None = None) -> lis
     problems: list[str] = []
     for migration in migrations(directory):
         problems += do_block_problems(migration)
+        problems += concurrently_problems(migration)
         problems += squawk_problems(migration, config=config)
     return problems
 
@@ -127,6 +134,33 @@ def do_block_problems(migration: Migration) -> list[str]:
     return problems
 
 
+def concurrently_problems(migration: Migration) -> list[str]:
+    """CONCURRENTLY cannot run in a transaction block: its part must say
+    `transaction:false` and hold that one statement (dbmate sends the part as one query
+    string, which PostgreSQL runs as one implicit transaction if it holds several)."""
+    problems = []
+    for part, text, transaction in (
+        ("up", migration.up, migration.up_transaction),
+        ("down", migration.down, migration.down_transaction),
+    ):
+        code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+        if not re.search(r"\bCONCURRENTLY\b", code, re.I):
+            continue
+        statements = [statement for statement in code.split(";") if statement.strip()]
+        if transaction:
+            problems.append(
+                f"{migration.name}: {part}: CONCURRENTLY cannot run inside the transaction dbmate "
+                f"wraps the migration in: start the part with `-- migrate:{part} transaction:false`"
+            )
+        elif len(statements) > 1:
+            problems.append(
+                f"{migration.name}: {part}: a CONCURRENTLY statement must be the only statement of its "
+                "transaction:false part (dbmate sends the part as one query string, which PostgreSQL "
+                "runs as one implicit transaction): move the others to their own migration"
+            )
+    return problems
+
+
 def squawk_binary() -> str:
     candidate = Path(sysconfig.get_path("scripts")) / "squawk"
     found = str(candidate) if candidate.exists() else shutil.which("squawk")
@@ -143,19 +177,20 @@ def _configured_exclusions(config: Path | None) -> set[str]:
 
 def squawk_problems(migration: Migration, *, config: Path | None = None) -> list[str]:
     problems = []
-    for part, text, part_excluded in (
-        ("up", migration.up, set[str]()),
-        ("down", migration.down, set(DOWN_EXCLUDED)),
-    ):
+    parts = (
+        ("up", migration.up, migration.up_transaction, set[str]()),
+        ("down", migration.down, migration.down_transaction, set(DOWN_EXCLUDED)),
+    )
+    for part, text, transaction, part_excluded in parts:
         if not text.strip():
             continue
         excluded = part_excluded | _configured_exclusions(config)  # --exclude replaces the file's list
-        if not migration.transaction:
+        if not transaction:
             excluded |= set(NO_TRANSACTION_EXCLUDED)
         argv = [squawk_binary(), "--reporter", "gcc", "--stdin-filepath", f"{migration.name} ({part})"]
         if config is not None:
             argv += ["--config", str(config)]
-        argv.append("--assume-in-transaction" if migration.transaction else "--no-assume-in-transaction")
+        argv.append("--assume-in-transaction" if transaction else "--no-assume-in-transaction")
         argv.append(f"--exclude={','.join(sorted(excluded))}")
         result = subprocess.run(argv, input=text, capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -203,8 +238,9 @@ async def round_trip_problems(url: str, directory: Path, *, only: set[str] | Non
                 shown = [line for line in diff[2:] if not line.startswith("@@")][:12]
                 problems.append(
                     f"{migration.name}: up then down does not give back the schema before it "
-                    "(- before, + after the down):\n    " + "\n    ".join(shown)
+                    "(- before, + after the down; later migrations not checked):\n    " + "\n    ".join(shown)
                 )
+                break  # its up may not apply again over what the down left
             await migrate.migrate(url, migrations_dir=applied)
     return problems
 
@@ -271,7 +307,7 @@ async def schema_problems(url: str) -> list[str]:
                           AS definition
                FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indrelid
                WHERE c.relnamespace = 'public'::regnamespace
-               ORDER BY 1"""
+               ORDER BY i.indexrelid"""
         )
     finally:
         await conn.close()
