@@ -3,7 +3,8 @@
 `describe` prepares each query on a migrated database (asyncpg `Connection.prepare`,
 which parses it and resolves every table, column and parameter type) and reads its
 generic plan with `EXPLAIN (VERBOSE)`. `check` then compares what PostgreSQL says with
-what the Python side declares (`codeflow.store.declare_results`):
+what the Python side declares (the result declarations; issue 13 moves them into the
+queries' `-- @returns` tags):
 
 - declared parameters are exactly the ones used (the loader enforces it, by name) and
   each parameter's PostgreSQL type has a Python type; the generated overloads of
@@ -17,12 +18,22 @@ what the Python side declares (`codeflow.store.declare_results`):
 Nullability: a result column that is a plain column of a table (followed through
 CTEs) is nullable when `pg_attribute.attnotnull` says so or when its table is on the
 nullable side of an outer join in the plan (the join's inner side for LEFT, outer for
-RIGHT, both for FULL). Any other result (an expression, an aggregate, a subquery)
-cannot be proved either way from the catalog: the model's declaration is trusted and
-the catalog lists the column as `expression`.
+RIGHT, both for FULL). Any other result is an expression, nullable unless it provably
+is not (count(), EXISTS, a literal, coalesce(..., <not null>), a few functions that
+never return NULL): a scalar subquery, CASE without ELSE, NULLIF, max() or any
+aggregate over no rows can all be NULL.
 
-The plan guard (`seq_scans`) reads the same generic plans on a realistic dataset
-(`load_dataset`) and reports every sequential scan of a large table.
+On the plan dataset (`on_dataset`: a database built from scratch, `DATASET` loaded, a
+few heavy users beside the uniform many) `OnDataset.problems` adds, per query:
+- `plan_problems`, the plan guard, on the generic plan and on the plans `measure` runs
+  (EXPLAIN ANALYZE, generic and custom, for REPRESENTATIVE parameters): a Seq Scan of a
+  large table, an index scan with no index condition, a filter that rejects most of
+  the rows an index hands it, a Sort of a whole range under a LIMIT (`-- @full-scan
+  <reason>` exempts);
+- `dataset_problems`: a table the query reads that the dataset leaves empty;
+- `cardinality_problems`: `^` or `$` on a plan not proved to give at most one row;
+- `isolation_problems`: a query that takes user_id and does not constrain by it, or
+  reads per-user tables beyond one user's rows (`-- @all-users <reason>` exempts).
 """
 
 from __future__ import annotations
