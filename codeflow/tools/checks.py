@@ -410,9 +410,10 @@ def _exists_params(top: Mapping[str, Any]) -> frozenset[str]:
     one column), and EXISTS is true or false, never NULL."""
     params = set()
     for node in _nodes(top):
-        match = re.fullmatch(r"InitPlan \d+ \(returns (\$\d+)\)", node.get("Subplan Name", ""))
+        match = re.fullmatch(r"InitPlan (\d+)(?: \(returns (\$\d+)\))?", node.get("Subplan Name", ""))
         if match and not node.get("Output"):
-            params.add(match.group(1))
+            # PostgreSQL 15 names its value $n; 18 names it (InitPlan n).col1
+            params.add(match.group(2) or f"(InitPlan {match.group(1)}).col1")
     return frozenset(params)
 
 
