@@ -1017,7 +1017,7 @@ async def measure(
                     for label, values in runs:
                         arguments = ", ".join(values.get(param, "NULL") for param in query.params)
                         execute = f"EXECUTE {name}({arguments})" if query.params else f"EXECUTE {name}"
-                        plan = await _executed_plan(conn, execute)
+                        plan = await _executed_plan(conn, execute, item.where)
                         measured.setdefault(query.name, []).append((f"{mode} plan for {label}", plan))
                     if not query.params:
                         break
@@ -1029,14 +1029,19 @@ async def measure(
     return measured
 
 
-async def _executed_plan(conn: asyncpg.Connection, execute: str) -> dict[str, Any]:
+async def _executed_plan(conn: asyncpg.Connection, execute: str, where: str) -> dict[str, Any]:
     transaction = conn.transaction()
     await transaction.start()
     try:
         text = await conn.fetchval(f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {execute}")
     except asyncpg.PostgresError:
         await transaction.rollback()
-        text = await conn.fetchval(f"EXPLAIN (VERBOSE, FORMAT JSON) {execute}")
+        try:
+            text = await conn.fetchval(f"EXPLAIN (VERBOSE, FORMAT JSON) {execute}")
+        except asyncpg.PostgresError as exc:
+            raise CheckFailed(
+                f"{where}: cannot be planned for its representative parameters: {first_line(exc)}"
+            ) from None
     else:
         await transaction.rollback()
     plan: dict[str, Any] = json.loads(text)[0]

@@ -238,9 +238,11 @@ def render_plan(node: Mapping[str, Any], depth: int = 0) -> list[str]:
             lines.append(f"{detail}{key}: {', '.join(node[key])}")
     lines += [f"{detail}{key}: {node[key]}" for key in _DETAILS if key in node]
     for child in node.get("Plans", []):
-        if child.get("Subplan Name"):
+        if child.get("Subplan Name"):  # an InitPlan, SubPlan or CTE: named, then indented under its name
             lines.append(f"{detail}{child['Subplan Name']}")
-        lines += render_plan(child, depth + 1)
+            lines += ["  " + line for line in render_plan(child, depth + 1)]
+        else:
+            lines += render_plan(child, depth + 1)
     return lines
 
 
