@@ -239,6 +239,15 @@ BREAKS = {
         "count_user_profiles",
         "uses `$` but can return many rows",
     ),
+    "cardinality: <! on a write of many rows": (
+        Break(
+            "auth_sessions.sql",
+            "WHERE session_token = :session_token\nRETURNING",
+            "WHERE session_token > :session_token\nRETURNING",
+        ),
+        "update_auth_session",
+        "uses `<!` but can write many rows",
+    ),
     "nullability: scalar subquery": (
         Break("user_profiles.sql", COUNT_PROFILES, "SELECT (SELECT count(*) FROM user_profiles);"),
         "count_user_profiles",

@@ -31,7 +31,7 @@ few heavy users beside the uniform many) `OnDataset.problems` adds, per query:
   the rows an index hands it, a Sort of a whole range under a LIMIT (`-- @full-scan
   <reason>` exempts);
 - `dataset_problems`: a table the query reads that the dataset leaves empty;
-- `cardinality_problems`: `^` or `$` on a plan not proved to give at most one row;
+- `cardinality_problems`: `^`, `$` or `<!` on a plan not proved to give at most one row;
 - `isolation_problems`: a query that takes user_id and does not constrain by it, or
   reads per-user tables beyond one user's rows (`-- @all-users <reason>` exempts).
 """
@@ -922,16 +922,24 @@ def _one_row(
 
 
 def cardinality_problems(described: Sequence[Described], schema: Schema) -> list[str]:
-    """`^` and `$` hand back the first row and drop the rest: the plan must prove at most
-    one (a unique key fully equated, an aggregate without GROUP BY, LIMIT 1)."""
+    """`^`, `$` and `<!` hand back the first row and drop the rest: the plan must prove
+    at most one (a unique key fully equated, an aggregate without GROUP BY, LIMIT 1)."""
     problems = []
     for item in described:
-        if item.query.returns not in (Returns.ROW, Returns.VALUE):
+        if item.query.returns not in (Returns.ROW, Returns.VALUE, Returns.WRITTEN_ROW):
             continue
         top = item.plan["Plan"]
         ctes = {n["Subplan Name"][4:]: n for n in _nodes(top) if n.get("Subplan Name", "").startswith("CTE ")}
-        if not _one_row(top, item, schema, ctes):
-            operator = OPERATORS[item.query.returns]
+        if _one_row(top, item, schema, ctes):
+            continue
+        operator = OPERATORS[item.query.returns]
+        if item.query.returns is Returns.WRITTEN_ROW:
+            problems.append(
+                f"{item.where}: uses `{operator}` but can write many rows: only the first RETURNING "
+                "row is handed back, the others are written all the same; constrain it by a unique "
+                "key, or use `!` or a `$` count"
+            )
+        else:
             problems.append(
                 f"{item.where}: uses `{operator}` but can return many rows: no unique key, "
                 "aggregate or LIMIT 1 proves at most one (the rest would be dropped silently); "
