@@ -284,7 +284,7 @@ BREAKS = {
             "-- name: list_auth_authenticators()\n",
         ).with_sql("WHERE user_id = :user_id\nORDER BY credential_id;", "ORDER BY credential_id;"),
         "list_auth_authenticators",
-        "reads all of authenticators",
+        "through index authenticators_credential_id_key, which it scans with no index condition",
     ),
     "plan: NULLS LAST sorts a heavy repository": (
         Break("pull_requests.sql", DASHBOARD_ORDER, DASHBOARD_ORDER.replace("DESC,", "DESC NULLS LAST,")),
@@ -396,7 +396,7 @@ async def test_an_edited_migration_shows_on_a_fresh_database(
     the database had already applied reaches the checks."""
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, migrations)
-    url = checks.plans_url(codeflow_database_url).replace("_plans?", "_fresh?")
+    url = checks.scratch_url(codeflow_database_url, "fresh")
     try:
         await checks.fresh_database(url, migrations_dir=migrations)
         domain = migrations / "20261128000300_domain_tables.sql"
