@@ -200,7 +200,7 @@ async def test_the_plan_guard_finds_a_sequential_scan(
         described = await checks.describe(conn, {scan.name: scan})
     finally:
         await conn.close()
-    problems = checks.seq_scans(described, sizes)
+    problems = checks.plan_problems(described, sizes)
     assert problems == [
         f"scan.sql:1: get_repository_by_lower_name: reads all of repositories ({sizes['repositories']} rows) "
         "with a Seq Scan (generic plan); add an index it can use, or declare `-- @full-scan <reason>`"

@@ -803,8 +803,9 @@ def _scan_problems(
                 f"walks index {index} of {table} with no index condition, "
                 "filtering rows until its LIMIT is filled"
             )
-    removed = float(node.get("Rows Removed by Filter", 0))
-    kept = float(node.get("Actual Rows", 0))
+    loops = float(node.get("Actual Loops", 1))  # EXPLAIN ANALYZE gives rows per loop
+    removed = float(node.get("Rows Removed by Filter", 0)) * loops
+    kept = float(node.get("Actual Rows", 0)) * loops
     if kind != "Seq Scan" and removed >= FILTERED_ROWS_LIMIT and removed > 10 * kept:
         yield (
             f"reads {table} through {index or kind} and its filter rejects {removed:.0f} rows "
@@ -846,18 +847,14 @@ def plan_problems(
         seen: set[str] = set()
         for label, plan in plans:
             for problem in _plan_problems(plan["Plan"], sizes):
-                if problem not in seen:
-                    seen.add(problem)
+                kind = re.sub(r"\d+", "N", problem)  # the same problem in several plans: once
+                if kind not in seen:
+                    seen.add(kind)
                     problems.append(
                         f"{item.where}: {problem} ({label}); add an index it can use, "
                         "or declare `-- @full-scan <reason>`"
                     )
     return problems
-
-
-def seq_scans(described: Sequence[Described], sizes: Mapping[str, int]) -> list[str]:
-    """The plan guard on the generic plans alone (no executed plans)."""
-    return plan_problems(described, sizes)
 
 
 def dataset_problems(described: Sequence[Described], sizes: Mapping[str, int]) -> list[str]:
@@ -1112,15 +1109,13 @@ class OnDataset:
         )
 
 
-async def on_dataset(
-    url: str, *, dataset: Mapping[str, Sequence[str]] = DATASET, executed: bool = True
-) -> OnDataset:
-    """Build `url` (the plans database) from scratch, load `dataset` and examine every
+async def on_dataset(url: str, *, executed: bool = True) -> OnDataset:
+    """Build `url` (the plans database) from scratch, load DATASET and examine every
     query there; `executed` also runs each with the representative parameters."""
     await fresh_database(url)
     conn = await asyncpg.connect(url)
     try:
-        sizes = await load_dataset(conn, dataset)
+        sizes = await load_dataset(conn)
         return await examine(conn, load_or_fail(), sizes, executed=executed)
     finally:
         await conn.close()
