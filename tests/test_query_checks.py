@@ -433,7 +433,7 @@ async def test_generated_types_are_current(codeflow_database_url: str) -> None:
 
 
 def test_catalog_is_current(dataset: checks.OnDataset) -> None:
-    fresh = codegen.render_catalog(dataset.described, checks.declared_results(), dataset.schema.indexes)
+    fresh = codegen.render_catalog(dataset.described, checks.declared_results(), dataset.schema)
     committed = codegen.DOCS_FILE.read_text() if codegen.DOCS_FILE.exists() else ""
     assert codegen.catalog_differences(committed, fresh) == [], "docs/queries.md is stale: run `make docs`"
 
@@ -450,7 +450,7 @@ async def test_a_dropped_index_makes_the_catalog_stale(
     finally:
         await transaction.rollback()
         await conn.close()
-    fresh = codegen.render_catalog(examined.described, checks.declared_results(), examined.schema.indexes)
+    fresh = codegen.render_catalog(examined.described, checks.declared_results(), examined.schema)
     differences = codegen.catalog_differences(codegen.DOCS_FILE.read_text(), fresh)
     assert "list_dashboard_pull_requests: its plan changed" in differences
     assert "the header or the index list: changed" in differences

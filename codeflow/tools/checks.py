@@ -714,6 +714,7 @@ class Schema:
     unique_keys: Mapping[str, Sequence[tuple[str, ...]]]  # table -> the columns of each unique index
     indexes: Mapping[str, str]  # every index of the public schema -> its table
     user_tables: frozenset[str]  # users, and every table with a user_id column
+    index_duties: Mapping[str, str]  # index -> the constraint it serves
 
 
 async def read_schema(conn: asyncpg.Connection) -> Schema:
@@ -722,12 +723,28 @@ async def read_schema(conn: asyncpg.Connection) -> Schema:
                   array(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY AS k (attnum, n)
                         JOIN pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = k.attnum
                         ORDER BY k.n)::text[] AS columns,
-                  x.indexprs IS NULL AND x.indpred IS NULL AS plain
+                  x.indexprs IS NULL AND x.indpred IS NULL AS plain,
+                  (SELECT c.conname FROM pg_constraint AS c WHERE c.conindid = x.indexrelid
+                   AND c.contype IN ('p', 'u', 'x') ORDER BY c.conname LIMIT 1) AS backs
            FROM pg_index AS x
            JOIN pg_class AS i ON i.oid = x.indexrelid
            JOIN pg_class AS t ON t.oid = x.indrelid
            WHERE t.relnamespace = 'public'::regnamespace"""
     )
+    foreign_keys = await conn.fetch(
+        """SELECT c.conname, t.relname AS table,
+                  array(SELECT a.attname FROM unnest(c.conkey) AS k (attnum)
+                        JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum)::text[]
+                      AS columns
+           FROM pg_constraint AS c JOIN pg_class AS t ON t.oid = c.conrelid
+           WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace"""
+    )
+    duties = {row["index"]: f"backs constraint {row['backs']}" for row in rows if row["backs"]}
+    for row in rows:
+        for key in foreign_keys:
+            width = len(key["columns"])
+            if key["table"] == row["table"] and set(row["columns"][:width]) == set(key["columns"]):
+                duties.setdefault(row["index"], f"indexes foreign key {key['conname']}")
     users = await conn.fetch(
         "SELECT c.relname FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid "
         "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attname = 'user_id' "
@@ -744,6 +761,7 @@ async def read_schema(conn: asyncpg.Connection) -> Schema:
         },
         indexes={row["index"]: row["table"] for row in rows},
         user_tables=frozenset({"users"} | {row["relname"] for row in users}),
+        index_duties=duties,
     )
 
 

@@ -302,7 +302,7 @@ async def query_docs(args: argparse.Namespace) -> int:
     files.require_checkout("docs")
     # on_dataset builds the plans database from scratch
     on_dataset = await checks.on_dataset(checks.plans_url(localdb.bring_up("test").url), executed=False)
-    fresh = codegen.render_catalog(on_dataset.described, checks.declared_results(), on_dataset.schema.indexes)
+    fresh = codegen.render_catalog(on_dataset.described, checks.declared_results(), on_dataset.schema)
     if args.check and codegen.DOCS_FILE.exists():
         differences = codegen.catalog_differences(codegen.DOCS_FILE.read_text(), fresh)
         for difference in differences:

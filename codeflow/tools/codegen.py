@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codeflow.queries import Returns
-from codeflow.tools.checks import OPERATORS, Described, Param, python_type
+from codeflow.tools.checks import OPERATORS, Described, Param, Schema, python_type
 
 # --- generated types -------------------------------------------------------------------
 
@@ -125,11 +125,10 @@ _OPERATOR_MEANING = {
 }
 
 
-def render_catalog(
-    described: Sequence[Described], results: Mapping[str, object], indexes: Mapping[str, str]
-) -> str:
+def render_catalog(described: Sequence[Described], results: Mapping[str, object], schema: Schema) -> str:
     """docs/queries.md: every query with its file, SQL, parameters, result and plan, and
-    every index (`indexes`: index name -> table) with the queries whose plans use it."""
+    every index with the queries whose plans use it (or, for one no plan uses, the
+    constraint it serves: an index that serves neither is a candidate to drop)."""
     out = [
         "# Named queries",
         "",
@@ -158,9 +157,11 @@ def render_catalog(
             out += _catalog_entry(item, file, results)
     out += ["", "## Indexes", "", "| index | table | used by (generic plans) |", "|---|---|---|"]
     users = index_users(described)
-    for index, table in sorted(indexes.items(), key=lambda pair: (pair[1], pair[0])):
-        used = ", ".join(f"[{name}](#{name})" for name in users.get(index, [])) or "**no query**"
-        out.append(f"| `{index}` | `{table}` | {used} |")
+    for index, table in sorted(schema.indexes.items(), key=lambda pair: (pair[1], pair[0])):
+        used = ", ".join(f"[{name}](#{name})" for name in users.get(index, []))
+        duty = schema.index_duties.get(index)
+        unused = f"no query; {duty}" if duty else "**no query, no constraint**"
+        out.append(f"| `{index}` | `{table}` | {used or unused} |")
     return "\n".join(out) + "\n"
 
 
