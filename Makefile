@@ -97,22 +97,24 @@ lint: $(STAMP) ## ruff (check + format), mypy --strict, import contract (runtime
 	$(MAKE) --no-print-directory lint-sql
 	$(MAKE) --no-print-directory cfn-lint
 
-check: lint test verify-sql types-check docs-check ## everything CI runs
+check: lint test verify-sql verify-migrations types-check docs-check ## everything CI runs
 
 .PHONY: purge
 purge: $(STAMP) ## delete expired sessions and verification tokens (BATCH=500 rows per statement)
 	$(CLI) purge --batch-size $(or $(BATCH),500)
 
-# --- checked SQL (codeflow/checks.py) ---------------------------------------------------
+# --- checked SQL (codeflow/tools/checks.py, migration_checks.py) ----------------------------
 .PHONY: lint-sql verify-sql types types-check docs docs-check
-lint-sql: $(STAMP) ## sqlfluff on queries and migrations; squawk on each migration's up part
+lint-sql: $(STAMP) ## sqlfluff on queries and migrations; squawk on each migration's up and down parts; no DDL in DO blocks
 	$(BIN)/sqlfluff lint queries db/migrations
-	@set -e; for file in db/migrations/*.sql; do \
-		sed '/^-- migrate:down/,$$d' "$$file" | $(BIN)/squawk --stdin-filepath "$$file"; \
-	done
+	$(CLI) lint-migrations
 
-verify-sql: $(STAMP) ## every query checked against the test schema; plan guard on a large dataset
+verify-sql: $(STAMP) ## every query checked against a fresh test schema; plan guard on a large, skewed dataset
 	$(CLI) verify-sql
+
+.PHONY: verify-migrations
+verify-migrations: $(STAMP) ## each migration's down undoes its up (catalog diff); foreign keys indexed; no duplicate indexes
+	$(CLI) verify-migrations
 
 types: $(STAMP) ## regenerate codeflow/query_types.py (the typed Store._run) from the SQL
 	$(CLI) types
@@ -123,7 +125,7 @@ types-check: $(STAMP) ## fail if codeflow/query_types.py is stale
 docs: $(STAMP) ## regenerate docs/queries.md, the query catalog with plans
 	$(CLI) docs
 
-docs-check: $(STAMP) ## fail if docs/queries.md is stale (plans aside: they vary by server version)
+docs-check: $(STAMP) ## fail if docs/queries.md is stale (plans compared by shape: nodes, tables, indexes)
 	$(CLI) docs --check
 
 # --- production (infra/, tests/production) ------------------------------------------------

@@ -12,6 +12,7 @@ two things dbmate leaves out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import re
@@ -34,6 +35,8 @@ from codeflow.retry import Backoff, is_transient
 # pg_advisory_lock key shared by every migration run of every checkout (any constant works;
 # this one reads as "code flow").
 _LOCK_KEY = 0x0C0DEF10
+# The role migration 20261128000600 grants the application's rights to (infra/roles.sql).
+APPLICATION_ROLE = "codeflow_app"
 
 
 class MigrationError(CodeflowError):
@@ -123,11 +126,19 @@ async def _connect(url: str, *, wait_s: float = 0.0) -> asyncpg.Connection:
 
 
 async def ensure_database(url: str) -> bool:
-    """Create the database `url` names if it does not exist; True if it was created."""
+    """Create the database `url` names if it does not exist, and the application role
+    its migrations grant to (infra/roles.sql makes it on a real server; here, a local
+    or test server, it is created NOLOGIN); True if the database was created."""
     parsed = dburl.parse(url)
     database = parsed.database or ""
     connection = await _connect(parsed.with_database("postgres").render())
     try:
+        # Already there (or made by a concurrent run); without the privilege to make it,
+        # the migration that grants to it fails, saying it does not exist.
+        with contextlib.suppress(
+            asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError, asyncpg.InsufficientPrivilegeError
+        ):
+            await connection.execute(f"CREATE ROLE {APPLICATION_ROLE} NOLOGIN")
         await connection.execute(f'CREATE DATABASE "{database.replace(chr(34), chr(34) * 2)}"')
         return True
     except asyncpg.DuplicateDatabaseError:
