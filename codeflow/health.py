@@ -67,7 +67,7 @@ class _ReplicaLag(TypedDict):
 declare_results(
     get_server_status=_ServerStatus,
     list_applied_migrations=_AppliedMigration,
-    get_wal_position=str,
+    get_wal_position=str | None,
     get_replica_lag=_ReplicaLag,
 )
 

@@ -378,7 +378,7 @@ class RunQuery(Protocol):
         self,
         query_name: Literal["get_wal_position"],
         /,
-    ) -> str: ...
+    ) -> str | None: ...
 
     @overload
     async def __call__(

@@ -1,5 +1,6 @@
 -- name: get_wal_position()$
--- Returns the primary's current WAL write position (pg_lsn as text), what a standby must replay to be current.
+-- Returns the primary's current WAL write position (pg_lsn as text), what a standby must replay to be
+-- current; the type allows NULL, which the health report treats as "not measured".
 SELECT pg_current_wal_lsn()::text AS wal_position;
 
 -- name: get_replica_lag(primary_position)^
@@ -8,11 +9,15 @@ SELECT pg_current_wal_lsn()::text AS wal_position;
 -- transaction it replayed when it is behind (0 when it has replayed everything).
 SELECT
     pg_is_in_recovery() AS in_recovery,
-    greatest(
-        coalesce(pg_wal_lsn_diff(cast(cast(:primary_position AS text) AS pg_lsn), pg_last_wal_replay_lsn()), 0), 0
-    )::bigint AS bytes_behind,
-    CASE
-        WHEN pg_wal_lsn_diff(cast(cast(:primary_position AS text) AS pg_lsn), pg_last_wal_replay_lsn()) > 0
-            THEN greatest(extract(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0)
-        ELSE 0
-    END::float8 AS seconds_behind;
+    -- coalesce: a server that is no standby has no replay position (NULL), nothing behind.
+    coalesce(
+        greatest(pg_wal_lsn_diff(cast(cast(:primary_position AS text) AS pg_lsn), pg_last_wal_replay_lsn()), 0)::bigint,
+        0
+    ) AS bytes_behind,
+    -- coalesce: before replaying any transaction there is no replay timestamp.
+    coalesce(
+        CASE
+            WHEN pg_wal_lsn_diff(cast(cast(:primary_position AS text) AS pg_lsn), pg_last_wal_replay_lsn()) > 0
+                THEN greatest(extract(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0)
+        END::float8, 0
+    ) AS seconds_behind;

@@ -107,7 +107,7 @@ ALTER TABLE authenticators
     DROP CONSTRAINT authenticators_transports_length_check,
     ADD CONSTRAINT authenticators_transports_length_check CHECK (char_length(transports) <= 255) NOT VALID,
     DROP CONSTRAINT authenticators_credential_id_check,
-    ADD CONSTRAINT authenticators_credential_id_check CHECK (credential_id ~ '^[A-Za-z0-9_-]+=*$') NOT VALID;
+    ADD CONSTRAINT authenticators_credential_id_check CHECK (credential_id ~ '^[A-Za-z0-9+/_-]+=*$') NOT VALID;
 
 ALTER TABLE pull_requests
     DROP CONSTRAINT pull_requests_title_length_check,
