@@ -120,7 +120,12 @@ def _retrying_connect(
     async def connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
         async def attempt() -> asyncpg.Connection:
             connection: asyncpg.Connection = await asyncpg.connect(*args, **kwargs)
-            if primary_only and await _not_writable(connection):
+            try:
+                refused = primary_only and await _not_writable(connection)
+            except BaseException:
+                connection.terminate()  # the check failed (lost, cancelled): no half-open connection
+                raise
+            if refused:
                 connection.terminate()
                 raise asyncpg.TargetServerAttributeNotMatched(
                     "the server is a standby or read-only (not the current primary): not used for writes"

@@ -139,6 +139,10 @@ class ReplicaRunner(Runner):
             raise QueryFailed(f"{query_name}: a write sent to Database.read", sqlstate="25006")
         return await super().execute(query_name, **values)
 
+    def traced_server_url(self, settings: Settings) -> str | None:
+        # With a replica, a read goes there or (read-your-writes) to the primary.
+        return None if settings.database_read_url else settings.database_url.get_secret_value()
+
     async def ensure_pool(self) -> asyncpg.Pool:
         if self._open_primary is not None and wrote_within(self._window_s):
             return await self._open_primary()

@@ -123,8 +123,12 @@ class Runner:
         # belong to, so a failure caught inside the block is not committed.
         self._level = level
         if tracer is None and settings.db_tracing:
-            tracer = QueryTracer(settings)
+            tracer = QueryTracer(settings, server_url=self.traced_server_url(settings))
         self._tracer = tracer
+
+    def traced_server_url(self, settings: Settings) -> str | None:
+        """The server this runner's statements go to, as its spans name it."""
+        return settings.database_url.get_secret_value()
 
     @property
     def pool(self) -> asyncpg.Pool:

