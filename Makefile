@@ -114,10 +114,10 @@ lint-sql: $(STAMP) ## sqlfluff on queries and migrations; squawk on each migrati
 verify-sql: $(STAMP) ## every query checked against the test schema; plan guard on a large dataset
 	$(CLI) verify-sql
 
-types: $(STAMP) ## regenerate codeflow/query_types.py (the typed Store._run) from the SQL
+types: $(STAMP) ## regenerate codeflow/generated_queries.py (a typed function per query) from the SQL
 	$(CLI) types
 
-types-check: $(STAMP) ## fail if codeflow/query_types.py is stale
+types-check: $(STAMP) ## fail if codeflow/generated_queries.py is stale
 	$(CLI) types --check
 
 docs: $(STAMP) ## regenerate docs/queries.md, the query catalog with plans

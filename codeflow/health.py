@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict  # pydantic validates typing's only from Python 3.12
 
+from codeflow import generated_queries as sql
 from codeflow.errors import CodeflowError, QueryFailed
 from codeflow.paths import MIGRATIONS_DIR
-from codeflow.queries import run
-from codeflow.store import Store, all_queries, declare_results, release
+from codeflow.store import Store, release
 
 
 class HealthReport(BaseModel):
@@ -33,16 +33,17 @@ class HealthReport(BaseModel):
     error: str | None = None
 
 
-class _ServerStatus(TypedDict):
+class ServerStatus(TypedDict):
+    """The row of `get_server_status`."""
+
     server_version: str
     in_recovery: bool
 
 
-class _AppliedMigration(TypedDict):
+class AppliedMigration(TypedDict):
+    """A row of `list_applied_migrations`."""
+
     version: str
-
-
-declare_results(get_server_status=_ServerStatus, list_applied_migrations=_AppliedMigration)
 
 
 def migration_versions() -> list[str]:
@@ -74,19 +75,17 @@ class HealthStore(Store):
             "pool_in_use": size - idle,
             "pool_max": pool.get_max_size(),
         }
-        queries = all_queries()
         try:
             async with asyncio.timeout(timeout):
                 connection = await self._runner.acquire(pool, "health")
                 try:
+                    # The connection the wait was for, so the latency is the statement's alone.
+                    runner = self._runner.on(connection)
                     start = time.perf_counter()
-                    status = await run(connection, queries["get_server_status"], (), slow_ms=float("inf"))
+                    status = await sql.get_server_status(runner)
                     latency_ms = (time.perf_counter() - start) * 1000.0
                     try:
-                        rows = await run(
-                            connection, queries["list_applied_migrations"], (), slow_ms=float("inf")
-                        )
-                        applied = {row["version"] for row in rows}
+                        applied = {row["version"] for row in await sql.list_applied_migrations(runner)}
                     except QueryFailed as exc:
                         if exc.sqlstate != "42P01":  # undefined_table: not migrated yet
                             raise
@@ -98,6 +97,8 @@ class HealthStore(Store):
         except TimeoutError:
             return HealthReport(ok=False, error=f"health: no answer within {timeout:g} s", **figures)
         pending = [version for version in migration_versions() if version not in applied]
+        if status is None:
+            return HealthReport(ok=False, error="health: get_server_status returned no row", **figures)
         return HealthReport(
             ok=True,
             server_version=status["server_version"],

@@ -3,11 +3,11 @@
 `describe` prepares each query on a migrated database (asyncpg `Connection.prepare`,
 which parses it and resolves every table, column and parameter type) and reads its
 generic plan with `EXPLAIN (VERBOSE)`. `check` then compares what PostgreSQL says with
-what the Python side declares (`codeflow.store.declare_results`):
+what the query's header declares (`-- @returns`, `-- @nullable`, ... on `Query`):
 
 - declared parameters are exactly the ones used (the loader enforces it, by name) and
-  each parameter's PostgreSQL type has a Python type; the generated overloads of
-  `Store._run` (codeflow.tools.codegen, codeflow/query_types.py) give mypy those types, so a
+  each parameter's PostgreSQL type has a Python type; the generated query functions
+  (codeflow.tools.codegen, codeflow/generated_queries.py) give mypy those types, so a
   caller passing the wrong type or keyword fails `make lint`;
 - the result columns have the declared model's field names, compatible types, and no
   nullable column is mapped to a field that does not accept None;
@@ -27,9 +27,7 @@ The plan guard (`seq_scans`) reads the same generic plans on a realistic dataset
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import re
 import types
 import typing
@@ -43,13 +41,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import typing_extensions
 from pydantic import AwareDatetime, BaseModel, NaiveDatetime
 
-import codeflow
 from codeflow import dburl
 from codeflow.errors import CodeflowError, first_line
 from codeflow.queries import Query, QueryLoadError, Returns, load_queries
-from codeflow.store import FULL_SCANS, QUERY_RESULTS
 from codeflow.tools import migrate
 
 # How asyncpg's default codecs hand PostgreSQL types to Python (and take them back).
@@ -89,7 +86,6 @@ OPERATORS = {
 _COLUMN_REF = re.compile(r"(\w+)\.(\w+)")
 _NAME = re.compile(r"\w+")
 LARGE_TABLE_ROWS = 10_000
-_STORE_MODULES_SKIPPED = {"testing", "query_types", "tools"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,17 +120,21 @@ class CheckFailed(CodeflowError):
     """A query could not be prepared or planned; the message names the query and file."""
 
 
-def declared_results() -> dict[str, object]:
-    """Every module's result declarations; importing the package's modules fills them."""
-    for module in pkgutil.iter_modules(codeflow.__path__):
-        if module.name not in _STORE_MODULES_SKIPPED:
-            importlib.import_module(f"codeflow.{module.name}")
-    return dict(QUERY_RESULTS)
+def declared_results(directory: Path | None = None) -> dict[str, object]:
+    """What each query's `-- @returns` names, imported: a model, TypedDict or scalar type."""
+    results: dict[str, object] = {}
+    for query in load_or_fail(directory).values():
+        if query.returns is not None:
+            try:
+                results[query.name] = query.result.resolve()
+            except QueryLoadError as exc:
+                raise CheckFailed(f"{query.source}: {query.name}: {exc}") from None
+    return results
 
 
-def full_scans() -> dict[str, str]:
-    declared_results()
-    return dict(FULL_SCANS)
+def full_scans(directory: Path | None = None) -> dict[str, str]:
+    """The queries that declare `-- @full-scan`, with the reason."""
+    return {query.name: query.full_scan for query in load_or_fail(directory).values() if query.full_scan}
 
 
 def load_or_fail(directory: Path | None = None) -> dict[str, Query]:
@@ -303,7 +303,7 @@ def check(described: Sequence[Described], results: Mapping[str, object]) -> list
 
 
 def _problems(item: Described, results: Mapping[str, object]) -> Iterator[str]:
-    returns = item.query.returns
+    returns = item.query.operation
     for param in item.params:
         if python_type(param.pg_type) is None:
             yield f"parameter {param.name} has PostgreSQL type {param.pg_type}, which has no Python type"
@@ -314,7 +314,7 @@ def _problems(item: Described, results: Mapping[str, object]) -> Iterator[str]:
         return
     if item.query.name not in results:
         yield (
-            "has no result declaration: add it to declare_results(...) in the module that runs it "
+            "has no result declaration: add `-- @returns <model>` to its header "
             "(a pydantic model or TypedDict for rows, a Python type for `$`)"
         )
         return
@@ -322,7 +322,7 @@ def _problems(item: Described, results: Mapping[str, object]) -> Iterator[str]:
 
 
 def _result_problems(item: Described, declared: object) -> Iterator[str]:
-    if item.query.returns is Returns.VALUE:
+    if item.query.operation is Returns.VALUE:
         if item.columns:
             yield from _field_problems("value", declared, item.columns[0])
         return
@@ -344,7 +344,7 @@ def _result_problems(item: Described, declared: object) -> Iterator[str]:
 
 
 def _operator_problems(item: Described) -> Iterator[str]:
-    returns, columns = item.query.returns, item.columns
+    returns, columns = item.query.operation, item.columns
     operator = OPERATORS[returns]
     if returns is Returns.STATUS and columns:
         yield "uses `!` but returns columns: use `<!` for a write's RETURNING row"
@@ -410,7 +410,7 @@ def _accepted_types(annotation: object) -> tuple[list[Any], bool]:
 def _fields_of(declared: object) -> dict[str, object] | None:
     if isinstance(declared, type) and issubclass(declared, BaseModel):
         return {name: field.annotation for name, field in declared.model_fields.items()}
-    if typing.is_typeddict(declared):
+    if typing_extensions.is_typeddict(declared):  # typing's misses typing_extensions' before 3.12
         return dict(typing.get_type_hints(declared, include_extras=True))
     return None
 
@@ -500,7 +500,7 @@ def seq_scans(
             if node.get("Node Type") == "Seq Scan" and sizes.get(table, 0) >= LARGE_TABLE_ROWS:
                 problems.append(
                     f"{item.where}: reads all of {table} ({sizes[table]} rows) with a Seq Scan; "
-                    "add an index it can use, or declare_full_scans(...) with the reason"
+                    "add an index it can use, or declare `-- @full-scan <reason>`"
                 )
     return problems
 
@@ -520,7 +520,7 @@ async def verify_queries(
 ) -> tuple[list[Described], list[str]]:
     """Describe every query on `url`'s migrated database; returns them with the problems."""
     queries = load_or_fail(directory)
-    declared = declared_results() if results is None else results
+    declared = declared_results(directory) if results is None else results
     conn = await asyncpg.connect(url)
     try:
         described = await describe(conn, queries)

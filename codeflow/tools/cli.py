@@ -291,7 +291,7 @@ async def query_types(args: argparse.Namespace) -> int:
 
     files.require_checkout("types")
     described, _ = await checks.verify_queries(await _checked_test_database())
-    fresh = codegen.render_types(described, checks.declared_results())
+    fresh = codegen.render_types(described)
     return _write_or_check(codegen.TYPES_FILE, fresh, args.check, "make types")
 
 
@@ -300,7 +300,7 @@ async def query_docs(args: argparse.Namespace) -> int:
 
     files.require_checkout("docs")
     described, _, plans = await checks.on_dataset(checks.plans_url(await _checked_test_database()))
-    fresh = codegen.render_catalog(described, checks.declared_results(), plans)
+    fresh = codegen.render_catalog(described, plans)
     return _write_or_check(codegen.DOCS_FILE, fresh, args.check, "make docs", codegen.without_plans)
 
 
@@ -408,7 +408,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "types": Command(
         query_types,
-        "write codeflow/query_types.py from the SQL (checkout only; --check: fail if stale)",
+        "write codeflow/generated_queries.py from the SQL (checkout only; --check: fail if stale)",
         (CHECK, TEST),
     ),
     "docs": Command(
