@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from codeflow.errors import QueryFailed
+from codeflow.paths import QUERIES_DIR
 from codeflow.queries import QueryLoadError, Returns, load_queries
 
 
@@ -166,3 +171,40 @@ def test_placeholders_skip_casts_and_strings(tmp_path: Path) -> None:
 def test_every_real_query_carries_its_name_as_a_leading_comment() -> None:
     queries = load_queries()
     assert all(query.sql.startswith(f"/* codeflow:{name} */ ") for name, query in queries.items())
+
+
+def test_each_generated_function_names_the_line_of_its_query() -> None:
+    """Go-to-definition lands on the generated function; its docstring leads to the SQL."""
+    from codeflow import generated_queries  # noqa: PLC0415 - the module under test
+
+    queries = load_queries()
+    for name in queries:
+        function = getattr(generated_queries, name)
+        doc = inspect.getdoc(function) or ""
+        file, _, line = doc.splitlines()[-1].rpartition(":")
+        assert file.startswith("queries/"), name
+        header = (QUERIES_DIR / file.removeprefix("queries/")).read_text().splitlines()[int(line) - 1]
+        assert header.startswith(f"-- name: {name}("), (name, header)
+        assert doc.startswith(queries[name].doc.splitlines()[0])
+
+
+def test_rows_that_do_not_fit_fail_naming_fields_not_values_nor_positions() -> None:
+    result = load_queries()["list_user_repositories"].result
+    good = {
+        "id": uuid.uuid4(),
+        "user_id": "u",
+        "github_id": 1,
+        "name": "hello",
+        "full_name": "octocat/hello",
+        "owner": "octocat",
+        "is_active": True,
+        "private": False,
+        "access_verified_at": None,
+        "created_at": datetime.now(UTC),
+        "updated_at": datetime.now(UTC),
+    }
+    assert [repository.name for repository in result.many([good, good])] == ["hello", "hello"]
+    with pytest.raises(QueryFailed) as caught:
+        result.many([good, {**good, "owner": None, "github_id": "secret-value"}])
+    assert str(caught.value) == "a stored row does not fit Repository (fields: github_id, owner)"
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
