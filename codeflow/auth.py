@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self, Unpack
+from typing import Annotated, Any, Self, TypedDict, Unpack
 
 from pydantic import AfterValidator, Field, TypeAdapter
-from typing_extensions import TypedDict  # pydantic validates typing's only from Python 3.12
 
 from codeflow import generated_queries as sql
 from codeflow.models import BIGINT_MAX, Input, Row, Text, Timestamp, UserId, bounded

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict  # pydantic validates typing's only from Python 3.12
 
 from codeflow import generated_queries as sql
 from codeflow.errors import CodeflowError, QueryFailed

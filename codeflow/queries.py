@@ -28,6 +28,7 @@ import importlib
 import logging
 import re
 import time
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -84,9 +85,21 @@ class QueryLoadError(CodeflowError):
     """A query file is malformed, or two queries share a name."""
 
 
+class _AsIs:
+    """The validator of a TypedDict result: an internal row's shape, for mypy and the
+    checker; the code that reads the row builds (and validates) what leaves the package."""
+
+    @staticmethod
+    def validate_python(value: Any) -> Any:
+        return value
+
+
+_AS_IS = _AsIs()
+
+
 class Result:
     """Turns asyncpg Records into the declared result: one validator call per row or
-    per list. The model's module imports the generated query functions, which load the
+    per list (a TypedDict result stays the row as a dict). The model's module imports the generated query functions, which load the
     queries, so the model is imported on first use, not at load time."""
 
     __slots__ = ("_many", "_one", "path")
@@ -112,7 +125,8 @@ class Result:
 
     def one(self, record: Any) -> Any:
         if self._one is None:
-            self._one = TypeAdapter(self.resolve()).validator
+            kind = self.resolve()
+            self._one = _AS_IS if typing.is_typeddict(kind) else TypeAdapter(kind).validator
         return self._validated(self._one, dict(record))
 
     def many(self, records: Sequence[Any]) -> list[Any]:
@@ -121,7 +135,8 @@ class Result:
         if not records:
             return []
         if self._many is None:
-            self._many = TypeAdapter(cast(Any, list)[self.resolve()]).validator
+            kind = self.resolve()
+            self._many = _AS_IS if typing.is_typeddict(kind) else TypeAdapter(cast(Any, list)[kind]).validator
         result: list[Any] = self._validated(self._many, [dict(record) for record in records])
         return result
 

@@ -8,11 +8,10 @@ Every `user_id` is `users.id`, the Auth.js identity a session resolves to; that
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Self
+from typing import Self, TypedDict
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
-from typing_extensions import TypedDict  # pydantic validates typing's only from Python 3.12
 
 from codeflow import generated_queries as sql
 from codeflow.errors import InvalidInput

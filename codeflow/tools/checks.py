@@ -41,7 +41,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import typing_extensions
 from pydantic import AwareDatetime, BaseModel, NaiveDatetime
 
 from codeflow import dburl
@@ -410,7 +409,7 @@ def _accepted_types(annotation: object) -> tuple[list[Any], bool]:
 def _fields_of(declared: object) -> dict[str, object] | None:
     if isinstance(declared, type) and issubclass(declared, BaseModel):
         return {name: field.annotation for name, field in declared.model_fields.items()}
-    if typing_extensions.is_typeddict(declared):  # typing's misses typing_extensions' before 3.12
+    if typing.is_typeddict(declared):
         return dict(typing.get_type_hints(declared, include_extras=True))
     return None
 
