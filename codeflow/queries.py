@@ -99,8 +99,9 @@ _AS_IS = _AsIs()
 
 class Result:
     """Turns asyncpg Records into the declared result: one validator call per row or
-    per list (a TypedDict result stays the row as a dict). The model's module imports the generated query functions, which load the
-    queries, so the model is imported on first use, not at load time."""
+    per list (a TypedDict result stays the row as a dict). The model's module imports
+    the generated query functions, which load the queries, so the model is imported on
+    first use, not at load time."""
 
     __slots__ = ("_many", "_one", "path")
 
