@@ -97,22 +97,24 @@ lint: $(STAMP) ## ruff (check + format), mypy --strict, import contract (runtime
 	$(MAKE) --no-print-directory lint-sql
 	$(MAKE) --no-print-directory cfn-lint
 
-check: lint test verify-sql types-check docs-check ## everything CI runs
+check: lint test verify-sql verify-migrations types-check docs-check ## everything CI runs
 
 .PHONY: purge
 purge: $(STAMP) ## delete expired sessions and verification tokens (BATCH=500 rows per statement)
 	$(CLI) purge --batch-size $(or $(BATCH),500)
 
-# --- checked SQL (codeflow/checks.py) ---------------------------------------------------
+# --- checked SQL (codeflow/tools/checks.py, migration_checks.py) ----------------------------
 .PHONY: lint-sql verify-sql types types-check docs docs-check
-lint-sql: $(STAMP) ## sqlfluff on queries and migrations; squawk on each migration's up part
+lint-sql: $(STAMP) ## sqlfluff on queries and migrations; squawk on each migration's up and down parts; no DDL in DO blocks
 	$(BIN)/sqlfluff lint queries db/migrations
-	@set -e; for file in db/migrations/*.sql; do \
-		sed '/^-- migrate:down/,$$d' "$$file" | $(BIN)/squawk --stdin-filepath "$$file"; \
-	done
+	$(CLI) lint-migrations
 
-verify-sql: $(STAMP) ## every query checked against the test schema; plan guard on a large dataset
+verify-sql: $(STAMP) ## every query checked against a fresh test schema; plan guard on a large, skewed dataset
 	$(CLI) verify-sql
+
+.PHONY: verify-migrations
+verify-migrations: $(STAMP) ## each migration's down undoes its up (catalog diff); foreign keys indexed; no duplicate indexes
+	$(CLI) verify-migrations
 
 types: $(STAMP) ## regenerate codeflow/generated_queries.py (a typed function per query) from the SQL
 	$(CLI) types
@@ -123,7 +125,7 @@ types-check: $(STAMP) ## fail if codeflow/generated_queries.py is stale
 docs: $(STAMP) ## regenerate docs/queries.md, the query catalog with plans
 	$(CLI) docs
 
-docs-check: $(STAMP) ## fail if docs/queries.md is stale (plans aside: they vary by server version)
+docs-check: $(STAMP) ## fail if docs/queries.md is stale (plans compared by shape: nodes, tables, indexes)
 	$(CLI) docs --check
 
 # --- production (infra/, tests/production) ------------------------------------------------
@@ -131,8 +133,12 @@ docs-check: $(STAMP) ## fail if docs/queries.md is stale (plans aside: they vary
 cfn-lint: $(STAMP) ## validate the RDS CloudFormation template (infra/rds.yaml)
 	$(BIN)/cfn-lint infra/rds.yaml
 
-test-production: $(STAMP) ## PgBouncer, TLS, IAM, roles and retry tests (starts its own servers)
+test-production: $(STAMP) ## PgBouncer, TLS, IAM, roles, retry, replica and failover tests (starts its own servers)
 	$(BIN)/pytest tests/production $(PYTEST_ARGS)
+
+.PHONY: failover-figures
+failover-figures: $(STAMP) ## docs/production.md's replication figures: RUNS=5 failovers per mode, lag, read throughput
+	$(BIN)/python -m tests.production.failover_figures --runs $(or $(RUNS),5)
 
 .PHONY: prune-prs
 prune-prs: $(STAMP) ## delete cached PRs nobody monitors, and closed ones older than DAYS=90 (BATCH=1000 rows per statement)

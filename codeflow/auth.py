@@ -153,8 +153,8 @@ class Authenticator(Input, Row):
     """An Auth.js `AdapterAuthenticator` (a WebAuthn credential). The public key is public."""
 
     credential_id: Annotated[
-        Text, bounded("authenticators.credential_id", min_length=1), Field(pattern=r"^[A-Za-z0-9_-]+=*$")
-    ] = Field(description="base64url, as Auth.js writes it.")
+        Text, bounded("authenticators.credential_id", min_length=1), Field(pattern=r"^[A-Za-z0-9+/_-]+=*$")
+    ] = Field(description="base64 (Auth.js writes the standard alphabet) or base64url.")
     user_id: UserId
     provider_account_id: Annotated[Text, bounded("authenticators.provider_account_id", min_length=1)]
     credential_public_key: Annotated[Text, bounded("authenticators.credential_public_key", min_length=1)]
@@ -395,7 +395,7 @@ class AuthStore(Store):
         transports: str | None = None,
     ) -> Authenticator:
         """Register a WebAuthn credential (the adapter's `AdapterAuthenticator` fields;
-        `credential_id` and `credential_public_key` are base64url).
+        `credential_id` and `credential_public_key` are base64, as Auth.js writes them).
 
         `AlreadyExists` if the credential id is registered; `ReferencedRowMissing` if
         there is no such user.

@@ -16,8 +16,9 @@ In a web app, open it in the lifespan and close it on shutdown (examples/service
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Self
 
@@ -29,8 +30,11 @@ from codeflow.pool import create_pool
 from codeflow.profiles import ProfileStore
 from codeflow.pull_requests import PullRequestStore
 from codeflow.repositories import RepositoryStore
+from codeflow.routing import PrimaryRunner, ReplicaRunner, scope
 from codeflow.settings import Settings, load_settings
 from codeflow.store import Runner
+
+logger = logging.getLogger("codeflow")
 
 
 class Stores:
@@ -79,30 +83,48 @@ class Database(Stores):
     the same stores on the read pool (`DATABASE_READ_URL`, or `DATABASE_URL` when no
     replica is set), for reads that tolerate replication lag; every transaction there is
     read-only. The read pool opens on first use.
+
+    Read-your-writes: after a write (a store call that writes, or a `transaction()`
+    block), the reads `read` makes in the same asyncio context (the request's task) go to
+    the primary, on a read-only pool there, for DB_READ_YOUR_WRITES_S seconds; wrap a
+    request in `read_your_writes()` when tasks it starts write.
     """
 
-    __slots__ = ("_lock", "_loop", "_read_pool", "_read_runner", "health", "read", "settings")
+    __slots__ = (
+        "_lock",
+        "_loop",
+        "_primary_read_pool",
+        "_read_pool",
+        "_read_runner",
+        "health",
+        "read",
+        "settings",
+    )
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
-        super().__init__(Runner(self.settings))
-        self.health = HealthStore(self._runner)
+        super().__init__(PrimaryRunner(self.settings))
         self._read_pool: asyncpg.Pool | None = None
-        self._read_runner = Runner(self.settings, open_pool=self._open_read_pool)
+        self._primary_read_pool: asyncpg.Pool | None = None
+        self._read_runner = ReplicaRunner(
+            self.settings,
+            open_pool=self._open_read_pool,
+            # Without a replica the read pool is on the primary already.
+            open_primary=self._open_primary_read_pool if self.settings.database_read_url else None,
+            window_s=self.settings.db_read_your_writes_s,
+        )
         self.read = Stores(self._read_runner)
+        replica = self._read_runner.replica_pool if self.settings.database_read_url else None
+        self.health = HealthStore(self._runner, replica=replica)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> Self:
         """Open the pool on `DATABASE_URL`; a second call does nothing. Called on another
-        event loop (a serverless runtime may start one per invocation), it opens new
-        pools: the old loop's cannot serve this one."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._loop, self._lock = loop, asyncio.Lock()
-            self._runner.detach()
-            self._read_runner.detach()
-            self._read_pool = None
+        event loop, it opens new pools: the old loop's cannot serve this one (a runtime
+        that starts a loop per invocation should use `async with database:` per
+        invocation, which closes them on their own loop)."""
+        self._adopt_running_loop()
         async with self._lock:
             if self._runner.is_open():
                 return self
@@ -112,10 +134,43 @@ class Database(Stores):
     async def close(self) -> None:
         """Close the pools, waiting for the calls in flight; calls after it raise
         `PoolClosed`. `open()` may open them again."""
+        self._adopt_running_loop()
         async with self._lock:
-            pools = [pool for pool in (self._runner.detach(), self._read_runner.detach()) if pool]
-            self._read_pool = None
+            detached = (self._runner.detach(), self._read_runner.detach(), self._primary_read_pool)
+            pools = [pool for pool in detached if pool]
+            self._read_pool = self._primary_read_pool = None
         await asyncio.gather(*(pool.close() for pool in pools))
+
+    def _adopt_running_loop(self) -> None:
+        """Bind to the running event loop. Pools of an earlier loop are dropped: their
+        sockets belong to that loop, which must be running to close them, so their
+        connections linger until garbage collection. Hence the warning: a runtime that
+        starts a loop per invocation should use `async with database:` per invocation."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        self._loop, self._lock = loop, asyncio.Lock()
+        dropped = [
+            pool
+            for pool in (self._runner.detach(), self._read_runner.detach(), self._primary_read_pool)
+            if pool is not None
+        ]
+        self._read_pool = self._primary_read_pool = None
+        if dropped:
+            logger.warning(
+                "Database used on a new event loop while its pools were open on another: %d pool(s) "
+                "dropped without closing; use `async with database:` per event loop",
+                len(dropped),
+            )
+
+    @contextmanager
+    def read_your_writes(self) -> Iterator[None]:
+        """A block (a request) in which, once anything wrote, `read` serves the later
+        reads from the primary for DB_READ_YOUR_WRITES_S seconds, also when the write
+        happened in a task started inside the block (asyncio.gather, a TaskGroup).
+        Without it the rule holds per task: a task's own writes move its own reads."""
+        with scope():
+            yield
 
     async def _open_read_pool(self) -> asyncpg.Pool:
         async with self._lock:
@@ -125,6 +180,17 @@ class Database(Stores):
                     self._runner.pool  # noqa: B018 - raises PoolClosed
                 self._read_pool = await create_pool(self.settings, read_only=True)
             return self._read_pool
+
+    async def _open_primary_read_pool(self) -> asyncpg.Pool:
+        """A read-only pool on DATABASE_URL, for the reads read-your-writes moves there:
+        `read` refuses writes wherever its reads go."""
+        async with self._lock:
+            if self._primary_read_pool is None:
+                if not self._runner.is_open():
+                    self._runner.pool  # noqa: B018 - raises PoolClosed
+                primary = self.settings.model_copy(update={"database_read_url": None})
+                self._primary_read_pool = await create_pool(primary, read_only=True)
+            return self._primary_read_pool
 
     async def __aenter__(self) -> Self:
         return await self.open()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         SessionAndUserRow,
         VerificationToken,
     )
-    from codeflow.health import AppliedMigration, ServerStatus
+    from codeflow.health import AppliedMigration, ReplicaLag, ServerStatus
     from codeflow.profiles import UserProfile
     from codeflow.pull_requests import DashboardPullRequest, PullRequest, PullRequestCounts
     from codeflow.repositories import DeletedRepository, Repository, RepositoryCounts
@@ -41,7 +41,7 @@ async def count_user_profiles(
 ) -> int | None:
     """Returns the number of profiles.
 
-    queries/user_profiles.sql:66
+    queries/user_profiles.sql:67
     """
     result: int | None = await runner.execute(
         _QUERIES["count_user_profiles"],
@@ -398,7 +398,7 @@ async def delete_expired_pull_requests(
     """Deletes at most batch_size PRs closed or merged more than days days ago, oldest first; returns
     how many it deleted. Rows locked by a concurrent writer are skipped, not waited for.
 
-    queries/pull_requests.sql:200
+    queries/pull_requests.sql:201
     """
     result: int | None = await runner.execute(
         _QUERIES["delete_expired_pull_requests"],
@@ -441,7 +441,7 @@ async def delete_repository(
     """Deletes the user's repository; returns its id, or no row when the user has none with
     this id.
 
-    queries/repositories.sql:104
+    queries/repositories.sql:118
     """
     result: DeletedRepository | None = await runner.execute(
         _QUERIES["delete_repository"],
@@ -604,6 +604,27 @@ async def get_pull_request(
     return result
 
 
+async def get_replica_lag(
+    runner: Runner,
+    /,
+    *,
+    primary_position: str,
+) -> ReplicaLag | None:
+    """Returns one row about this server as a standby of a primary at primary_position: whether it is in
+    recovery, the WAL bytes it has still to replay, and the seconds since the commit of the last
+    transaction it replayed when it is behind (0 when it has replayed everything).
+    coalesce: a server that is no standby has no replay position (NULL), nothing behind.
+    coalesce: before replaying any transaction there is no replay timestamp.
+
+    queries/replication.sql:7
+    """
+    result: ReplicaLag | None = await runner.execute(
+        _QUERIES["get_replica_lag"],
+        primary_position,
+    )
+    return result
+
+
 async def get_repository(
     runner: Runner,
     /,
@@ -722,6 +743,21 @@ async def get_user_profile_by_username(
     result: UserProfile | None = await runner.execute(
         _QUERIES["get_user_profile_by_username"],
         username,
+    )
+    return result
+
+
+async def get_wal_position(
+    runner: Runner,
+    /,
+) -> str | None:
+    """Returns the primary's current WAL write position (pg_lsn as text), what a standby must replay to be
+    current; the type allows NULL, which the health report treats as "not measured".
+
+    queries/replication.sql:1
+    """
+    result: str | None = await runner.execute(
+        _QUERIES["get_wal_position"],
     )
     return result
 
@@ -1033,8 +1069,12 @@ async def verify_repository_access(
 ) -> int | None:
     """Records that GitHub lists these repositories (github_ids[i], with its private flag
     privates[i]) for the user now: sets access_verified_at to now() and private to
-    GitHub's value on the user's repositories among them; returns how many it touched.
-    GitHub ids the user does not monitor are ignored.
+    GitHub's value on the user's repositories among them; returns how many of the user's
+    it touched. GitHub ids the user does not monitor are ignored. The private flag is the
+    repository's, not the user's: every other user's row of a listed repository takes it
+    too (their access_verified_at is left alone), so a repository that turned private is
+    hidden from the users nobody verified within the window, whoever monitors it.
+    A row is updated by one CTE only: the user's rows are verified's.
 
     queries/repositories.sql:86
     """

@@ -46,7 +46,7 @@ MAX_LENGTH: dict[str, int] = {
     "sessions.session_token": 255,
     "verification_tokens.identifier": 320,
     "verification_tokens.token": 255,
-    "authenticators.credential_id": 1_400,  # base64url of WebAuthn's 1,023-byte maximum
+    "authenticators.credential_id": 1_400,  # base64 of WebAuthn's 1,023-byte maximum
     "authenticators.provider_account_id": 255,
     "authenticators.credential_public_key": 4_096,
     "authenticators.credential_device_type": 32,

@@ -11,8 +11,10 @@ from codeflow import dburl
 from codeflow.dburl import redact as redact_url
 from codeflow.errors import CodeflowError, ConfigurationError, DatabaseUnavailable, translate
 from codeflow.iam import RdsIamTokenProvider
+from codeflow.queries import run
 from codeflow.retry import Backoff, connect_with_retry
 from codeflow.settings import Settings, load_settings
+from codeflow.store import all_queries
 
 
 async def _rollback_only(_connection: asyncpg.Connection) -> None:
@@ -63,7 +65,7 @@ def pool_options(
         server_settings=_server_settings(settings, read_only=read_only),
         # None keeps asyncpg's default reset query.
         reset=_rollback_only if settings.db_pool_reset == "transaction" else None,
-        connect=_retrying_connect(settings, redact_url(url)),
+        connect=_retrying_connect(settings, redact_url(url), primary_only=not read_only),
     )
     if settings.db_transaction_pooler:
         # Named statements live on one server connection, which the pooler hands to
@@ -100,9 +102,15 @@ def _server_settings(settings: Settings, *, read_only: bool) -> dict[str, str]:
     return server_settings
 
 
-def _retrying_connect(settings: Settings, target: str) -> Callable[..., Awaitable[asyncpg.Connection]]:
+def _retrying_connect(
+    settings: Settings, target: str, *, primary_only: bool
+) -> Callable[..., Awaitable[asyncpg.Connection]]:
     """The pool's connect function: every new connection (start-up, after a failover,
-    replacing an idle one) retries transient failures."""
+    replacing an idle one) retries transient failures. `primary_only` (the write pool)
+    refuses a server that is a standby or read-only, which a URL without
+    target_session_attrs=read-write (or a DNS name not yet moved) can lead to: writes
+    never go to a server that is not the current primary, and the refusal is retried
+    like any failover in progress."""
     backoff = Backoff(
         attempts=settings.db_connect_attempts,
         first_delay_s=settings.db_connect_backoff_s,
@@ -110,11 +118,32 @@ def _retrying_connect(settings: Settings, target: str) -> Callable[..., Awaitabl
     )
 
     async def connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
-        return await connect_with_retry(
-            lambda: asyncpg.connect(*args, **kwargs), backoff=backoff, target=target
-        )
+        async def attempt() -> asyncpg.Connection:
+            connection: asyncpg.Connection = await asyncpg.connect(*args, **kwargs)
+            if primary_only and await _not_writable(connection):
+                connection.terminate()
+                raise asyncpg.TargetServerAttributeNotMatched(
+                    "the server is a standby or read-only (not the current primary): not used for writes"
+                )
+            return connection
+
+        return await connect_with_retry(attempt, backoff=backoff, target=target)
 
     return connect
+
+
+async def _not_writable(connection: asyncpg.Connection) -> bool:
+    """A hot standby, or a server (or role) with default_transaction_read_only on: a
+    demoted or fenced old primary. PostgreSQL 14+ reports both at start-up, so the check
+    costs no round trip there; poolers that do not pass them on get one query."""
+    reported = connection.get_settings()
+    if getattr(reported, "default_transaction_read_only", "off") == "on":
+        return True
+    in_hot_standby = getattr(reported, "in_hot_standby", None)
+    if in_hot_standby is not None:
+        return bool(in_hot_standby == "on")
+    status = await run(connection, all_queries()["get_server_status"], (), slow_ms=float("inf"))
+    return bool(status["in_recovery"])
 
 
 def _iam_provider(settings: Settings, url: str) -> RdsIamTokenProvider:

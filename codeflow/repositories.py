@@ -144,14 +144,14 @@ class RepositoryStore(Store):
         )
         return found(repository, "repository")
 
-    async def get_repository_by_github_id(self, user_id: str, github_id: int) -> Repository:
+    async def get_repository_by_github_id(self, user_id: str, *, github_id: int) -> Repository:
         """The user's repository with this GitHub id; `NotFound` if none."""
         repository = await sql.get_repository_by_github_id(
             self._runner, user_id=validated(USER_ID, user_id, "user_id"), github_id=_github_id(github_id)
         )
         return found(repository, "repository")
 
-    async def get_repository_by_full_name(self, user_id: str, full_name: str) -> Repository:
+    async def get_repository_by_full_name(self, user_id: str, *, full_name: str) -> Repository:
         """The user's repository called `owner/name` (any case); `NotFound` if none."""
         repository = await sql.get_repository_by_full_name(
             self._runner,

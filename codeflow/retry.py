@@ -32,6 +32,7 @@ _TRANSIENT = (
     asyncpg.ConnectionFailureError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    asyncpg.TargetServerAttributeNotMatched,  # no host is the primary yet: a failover in progress
 )
 
 

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
             "replication lag: `Database.read`. Writes always use DATABASE_URL."
         ),
     )
+    db_read_your_writes_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "After a write, the reads `Database.read` makes in the same request (asyncio context) "
+            "go to the primary for this many seconds, so they see the write (0: never; reads "
+            "always go to DATABASE_READ_URL). Without DATABASE_READ_URL every read is on the primary."
+        ),
+    )
     db_transaction_pooler: bool = Field(
         default=False,
         description=(

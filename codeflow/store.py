@@ -79,6 +79,11 @@ class Runner:
         "slow_ms",
     )
 
+    # Whether the transactions it opens are READ ONLY (the read runner's): a write is
+    # refused even where the pool sets no default_transaction_read_only (behind a
+    # transaction pooler, which takes no start-up settings).
+    read_only = False
+
     def __init__(
         self,
         settings: Settings,
@@ -141,6 +146,10 @@ class Runner:
 
     async def _execute(self, query: Query, args: tuple[Any, ...]) -> Any:
         if self._connection is not None:
+            if self._level is not None and self._level.ended:
+                # The connection is back in the pool (maybe serving another request):
+                # a programming error, not a lost connection to retry on.
+                raise QueryFailed(f"{query.name}: its transaction block has ended")
             # Inside a transaction: a conflict is the caller's to handle, by running its
             # whole transaction again.
             try:
@@ -220,31 +229,31 @@ class Runner:
         """A runner whose statements share one connection and commit or roll back
         together; inside a transaction, a savepoint. An exception inside the block rolls
         back and propagates unchanged."""
-        if self._connection is not None:
-            async with self._transaction_on(self._connection) as runner:
+        if self._connection is not None:  # a savepoint: read-only if its transaction is
+            async with self._transaction_on(self._connection, read_only=False) as runner:
                 yield runner
             return
         pool = await self.ensure_pool()
         connection = await self.acquire(pool, "transaction")
         try:
-            async with self._transaction_on(connection) as runner:
+            async with self._transaction_on(connection, read_only=self.read_only) as runner:
                 yield runner
         finally:
             await release(pool, connection)
 
     @asynccontextmanager
-    async def _transaction_on(self, connection: Connection) -> AsyncIterator[Runner]:
-        transaction = await _translated(lambda: _begin(connection), "begin")
+    async def _transaction_on(self, connection: Connection, *, read_only: bool) -> AsyncIterator[Runner]:
+        transaction = await _translated(lambda: _begin(connection, read_only=read_only), "begin")
         level = _Level()
-        runner = Runner(
-            self.settings, pool=self._pool, connection=connection, level=level, tracer=self._tracer
-        )
+        runner = Runner(self.settings, connection=connection, level=level, tracer=self._tracer)
         try:
             yield runner
         except BaseException:
             with contextlib.suppress(Exception):  # the original error matters more
                 await transaction.rollback()
             raise
+        finally:
+            level.ended = True
         if level.failed:
             # PostgreSQL answers COMMIT in a failed transaction with ROLLBACK, not an
             # error; a caller that caught a statement's error would lose its writes silently.
@@ -265,8 +274,8 @@ class Store:
         self._runner = runner
 
 
-async def _begin(connection: Connection) -> Transaction:
-    transaction = connection.transaction()
+async def _begin(connection: Connection, *, read_only: bool) -> Transaction:
+    transaction = connection.transaction(readonly=read_only)
     await transaction.start()
     return transaction
 
@@ -284,10 +293,11 @@ async def _translated(step: Callable[[], Awaitable[T]], what: str) -> T:
 class _Level:
     """One transaction or savepoint opened by `Runner.transaction()`."""
 
-    __slots__ = ("failed",)
+    __slots__ = ("ended", "failed")
 
     def __init__(self) -> None:
         self.failed = False
+        self.ended = False
 
 
 async def release(pool: asyncpg.Pool, connection: PoolConnectionProxy) -> None:

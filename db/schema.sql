@@ -112,7 +112,7 @@ CREATE TABLE public.authenticators (
     transports text,
     CONSTRAINT authenticators_counter_check CHECK ((counter >= 0)),
     CONSTRAINT authenticators_credential_device_type_length_check CHECK ((char_length(credential_device_type) <= 32)),
-    CONSTRAINT authenticators_credential_id_check CHECK ((credential_id ~ '^[A-Za-z0-9_-]+=*$'::text)),
+    CONSTRAINT authenticators_credential_id_check CHECK ((credential_id ~ '^[A-Za-z0-9+/_-]+=*$'::text)),
     CONSTRAINT authenticators_credential_id_length_check CHECK ((char_length(credential_id) <= 1400)),
     CONSTRAINT authenticators_credential_public_key_length_check CHECK ((char_length(credential_public_key) <= 4096)),
     CONSTRAINT authenticators_provider_account_id_length_check CHECK ((char_length(provider_account_id) <= 255)),

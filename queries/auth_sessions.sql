@@ -33,6 +33,7 @@ WHERE session_token = :session_token
 RETURNING id, session_token, user_id, expires;
 
 -- name: delete_expired_auth_sessions(batch_size)$
+-- @all-users purge job: expired sessions of every user go, oldest first
 -- Deletes at most batch_size expired sessions (expires <= now()), oldest first; returns how
 -- many it deleted. Rows locked by a concurrent writer are skipped, not waited for.
 -- @returns int

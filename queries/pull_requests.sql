@@ -160,6 +160,7 @@ GROUP BY r.id
 ORDER BY r.full_name;
 
 -- name: delete_unmonitored_pull_requests(batch_size)$
+-- @all-users pruning job: a PR stays while any user monitors its repository
 -- Deletes at most batch_size PRs of repositories that no user monitors, active or paused;
 -- returns how many it deleted. The cached repositories are found by skipping along the
 -- (repository_github_id, number) index, one probe per repository instead of a table scan.

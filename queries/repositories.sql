@@ -86,17 +86,31 @@ RETURNING r.id, p.user_id, r.github_id, r.name, r.full_name, r.owner, r.is_activ
 -- name: verify_repository_access(user_id, github_ids, privates)$
 -- Records that GitHub lists these repositories (github_ids[i], with its private flag
 -- privates[i]) for the user now: sets access_verified_at to now() and private to
--- GitHub's value on the user's repositories among them; returns how many it touched.
--- GitHub ids the user does not monitor are ignored.
+-- GitHub's value on the user's repositories among them; returns how many of the user's
+-- it touched. GitHub ids the user does not monitor are ignored. The private flag is the
+-- repository's, not the user's: every other user's row of a listed repository takes it
+-- too (their access_verified_at is left alone), so a repository that turned private is
+-- hidden from the users nobody verified within the window, whoever monitors it.
 -- @returns int
 WITH listed AS (
     SELECT github_id, private
     FROM unnest(:github_ids::bigint[], :privates::boolean[]) AS listed (github_id, private)
+), profile AS (
+    SELECT id FROM user_profiles WHERE user_id = :user_id
 ), verified AS (
     UPDATE repositories AS r
     SET access_verified_at = now(), private = listed.private
-    FROM user_profiles AS p, listed
-    WHERE p.user_id = :user_id AND r.user_id = p.id AND r.github_id = listed.github_id
+    FROM profile, listed
+    WHERE r.user_id = profile.id AND r.github_id = listed.github_id
+    RETURNING r.id
+), others AS (
+    -- A row is updated by one CTE only: the user's rows are verified's.
+    UPDATE repositories AS r
+    SET private = listed.private
+    FROM listed
+    WHERE r.github_id = listed.github_id
+      AND r.private IS DISTINCT FROM listed.private
+      AND r.user_id IS DISTINCT FROM (SELECT id FROM profile)
     RETURNING r.id
 )
 SELECT count(*) FROM verified;

@@ -42,6 +42,7 @@ SELECT EXISTS (SELECT FROM touched)
     OR EXISTS (SELECT FROM user_profiles WHERE user_id = :user_id);
 
 -- name: delete_inactive_user_profiles(days, batch_size)$
+-- @all-users retention job: inactive profiles of every user go
 -- Deletes at most batch_size profiles not active for days days, by the database clock
 -- that wrote last_active_at (their repositories cascade); returns how many it deleted.
 -- Rows locked by a concurrent writer are skipped, not waited for.
@@ -64,6 +65,7 @@ WITH doomed AS (
 SELECT count(*) FROM deleted;
 
 -- name: count_user_profiles()$
+-- @all-users an operator statistic over every user
 -- Returns the number of profiles.
 -- @returns int
 -- @full-scan an operator statistic, not run per request

@@ -17,12 +17,22 @@ what the query's header declares (`-- @returns`, `-- @nullable`, ... on `Query`)
 Nullability: a result column that is a plain column of a table (followed through
 CTEs) is nullable when `pg_attribute.attnotnull` says so or when its table is on the
 nullable side of an outer join in the plan (the join's inner side for LEFT, outer for
-RIGHT, both for FULL). Any other result (an expression, an aggregate, a subquery)
-cannot be proved either way from the catalog: the model's declaration is trusted and
-the catalog lists the column as `expression`.
+RIGHT, both for FULL). Any other result is an expression, nullable unless it provably
+is not (count(), EXISTS, a literal, coalesce(..., <not null>), a few functions that
+never return NULL): a scalar subquery, CASE without ELSE, NULLIF, max() or any
+aggregate over no rows can all be NULL.
 
-The plan guard (`seq_scans`) reads the same generic plans on a realistic dataset
-(`load_dataset`) and reports every sequential scan of a large table.
+On the plan dataset (`on_dataset`: a database built from scratch, `DATASET` loaded, a
+few heavy users beside the uniform many) `OnDataset.problems` adds, per query:
+- `plan_problems`, the plan guard, on the generic plan and on the plans `measure` runs
+  (EXPLAIN ANALYZE, generic and custom, for REPRESENTATIVE parameters): a Seq Scan of a
+  large table, an index scan with no index condition, a filter that rejects most of
+  the rows an index hands it, a Sort of a whole range under a LIMIT (`-- @full-scan
+  <reason>` exempts);
+- `dataset_problems`: a table the query reads that the dataset leaves empty;
+- `cardinality_problems`: `^`, `$` or `<!` on a plan not proved to give at most one row;
+- `isolation_problems`: a query that takes user_id and does not constrain by it, or
+  reads per-user tables beyond one user's rows (`-- @all-users <reason>` exempts).
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from pydantic import AwareDatetime, BaseModel, NaiveDatetime
 
 from codeflow import dburl
 from codeflow.errors import CodeflowError, first_line
+from codeflow.paths import MIGRATIONS_DIR
 from codeflow.queries import Query, QueryLoadError, Returns, load_queries
 from codeflow.tools import migrate
 
@@ -97,7 +108,7 @@ class Param:
 class Column:
     name: str
     pg_type: str
-    nullable: bool | None  # None: an expression, not provable from the catalog
+    nullable: bool  # False only when proved: a NOT NULL column, or an expression that cannot be NULL
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +151,10 @@ def load_or_fail(directory: Path | None = None) -> dict[str, Query]:
     """The named queries; a malformed file (e.g. a parameter declared but not used)
     fails with the file, line and query the loader names."""
     try:
-        return load_queries(directory) if directory else load_queries()
+        loaded = load_queries(directory) if directory else load_queries()
     except QueryLoadError as exc:
         raise CheckFailed(str(exc)) from None
+    return loaded
 
 
 # --- describing ----------------------------------------------------------------------
@@ -184,7 +196,7 @@ async def _describe_one(
         Column(
             attribute.name,
             _type_name(attribute.type),
-            origins.nullable(outputs[index]) if index < len(outputs) else None,
+            _nullable(outputs[index], origins, top) if index < len(outputs) else True,
         )
         for index, attribute in enumerate(statement.get_attributes())
     )
@@ -202,7 +214,7 @@ async def explain(conn: asyncpg.Connection, query: Query, *, verbose: bool = Fal
         try:
             nulls = ", ".join(["NULL"] * len(query.params))
             arguments = f"({nulls})" if query.params else ""
-            options = "VERBOSE, COSTS OFF, FORMAT JSON" if verbose else "COSTS OFF, FORMAT JSON"
+            options = "VERBOSE, FORMAT JSON" if verbose else "FORMAT JSON"
             text = await conn.fetchval(f"EXPLAIN ({options}) EXECUTE {name}{arguments}")
         finally:
             await conn.execute(f"DEALLOCATE {name}")
@@ -210,18 +222,6 @@ async def explain(conn: asyncpg.Connection, query: Query, *, verbose: bool = Fal
         raise CheckFailed(f"{where}: cannot be planned: {first_line(exc)}") from None
     plan: dict[str, Any] = json.loads(text)[0]
     return plan
-
-
-async def plan_text(conn: asyncpg.Connection, query: Query) -> str:
-    """The generic plan as EXPLAIN (COSTS OFF) prints it, for the catalog."""
-    name = f"codeflow_doc_{query.name}"
-    await conn.execute(f"PREPARE {name} AS {query.sql}")
-    try:
-        nulls = ", ".join(["NULL"] * len(query.params))
-        rows = await conn.fetch(f"EXPLAIN (COSTS OFF) EXECUTE {name}" + (f"({nulls})" if nulls else ""))
-    finally:
-        await conn.execute(f"DEALLOCATE {name}")
-    return "\n".join(row[0] for row in rows)
 
 
 def _type_name(pg_type: Any) -> str:
@@ -288,6 +288,100 @@ class _Origins:
             return None
         sources = [ref for ref in cte.get("Output", []) if ref.rpartition(".")[2] == column]
         return self.nullable(sources[0], depth + 1) if len(sources) == 1 else None
+
+
+def _nullable(output: str, origins: _Origins, top: Mapping[str, Any]) -> bool:
+    """A result column is NULL-free only when proved: a NOT NULL column of a table on the
+    inner side of every join (`_Origins`), or an expression that never yields NULL. Any
+    other expression (a scalar subquery, CASE without ELSE, max(), NULLIF, an aggregate
+    over no rows) counts as nullable."""
+    column = origins.nullable(output)
+    if column is not None:
+        return column
+    return not _never_null(output.strip(), _exists_params(top))
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'(?:::[\w ]+)?|-?\d+(?:\.\d+)?|true|false")
+_NOT_NULL_FUNCTIONS = ("count", "pg_is_in_recovery", "now", "current_setting", "EXISTS")
+
+
+def _never_null(expression: str, exists: frozenset[str]) -> bool:
+    if _LITERAL.fullmatch(expression) or expression in exists:
+        return True
+    while expression.startswith("(") and _closing(expression, 0) == len(expression) - 1:
+        expression = expression[1:-1].strip()
+    if expression.startswith("NOT "):
+        return _never_null(expression[4:].strip(), exists)
+    operands = _split_top(expression, (" AND ", " OR "))
+    if len(operands) > 1:
+        return all(_never_null(operand, exists) for operand in operands)
+    name, _, rest = expression.partition("(")
+    if not rest or not re.fullmatch(r"\w+", name):
+        return _LITERAL.fullmatch(expression) is not None or expression in exists
+    end = _closing(expression, len(name))
+    tail = expression[end + 1 :]
+    if tail.startswith(" FILTER (") and _closing(tail, len(" FILTER ")) == len(tail) - 1:
+        tail = ""
+    if tail:
+        return False
+    if name in _NOT_NULL_FUNCTIONS and (name != "current_setting" or "," not in expression):
+        return True
+    if name == "COALESCE":
+        arguments = _split_top(expression[len(name) + 1 : end], (", ",))
+        return _never_null(arguments[-1].strip(), exists)
+    return False
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the parenthesis closing the one at `start` (-1 if none)."""
+    depth = 0
+    quoted = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def _split_top(text: str, separators: tuple[str, ...]) -> list[str]:
+    """`text` split at `separators` outside parentheses and quotes."""
+    parts, depth, quoted, start, index = [], 0, False, 0, 0
+    while index < len(text):
+        char = text[index]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        elif not quoted and depth == 0:
+            separator = next((sep for sep in separators if text.startswith(sep, index)), None)
+            if separator:
+                parts.append(text[start:index])
+                index += len(separator)
+                start = index
+                continue
+        index += 1
+    return [*parts, text[start:]]
+
+
+def _exists_params(top: Mapping[str, Any]) -> frozenset[str]:
+    """The $n of InitPlans that compute an EXISTS: the planner drops an EXISTS
+    subquery's select list, so its plan outputs nothing (a scalar subquery outputs its
+    one column), and EXISTS is true or false, never NULL."""
+    params = set()
+    for node in _nodes(top):
+        match = re.fullmatch(r"InitPlan (\d+)(?: \(returns (\$\d+)\))?", node.get("Subplan Name", ""))
+        if match and not node.get("Output"):
+            # PostgreSQL 15 names its value $n; 18 names it (InitPlan n).col1
+            params.add(match.group(2) or f"(InitPlan {match.group(1)}).col1")
+    return frozenset(params)
 
 
 # --- checking --------------------------------------------------------------------------
@@ -423,44 +517,141 @@ def _show(annotation: object) -> str:
 # --- the plan guard --------------------------------------------------------------------
 
 # A realistic volume per table, generated in the database (generate_series) in a few
-# seconds: enough rows that the planner prefers an index wherever one fits. Tables not
-# listed stay empty; a table another module adds gets its line here.
-DATASET: dict[str, str] = {
-    "users": "INSERT INTO users (id, email) SELECT 'u' || i, 'u' || i || '@example.com' "
-    "FROM generate_series(1, 20000) AS i",
-    "accounts": "INSERT INTO accounts (user_id, type, provider, provider_account_id) "
-    "SELECT 'u' || i, 'oauth', 'github', i::text FROM generate_series(1, 20000) AS i",
-    "sessions": "INSERT INTO sessions (session_token, user_id, expires) "
-    "SELECT 's' || i, 'u' || (i % 20000 + 1), now() + i * interval '1 minute' "
-    "FROM generate_series(1, 20000) AS i",
-    "verification_tokens": "INSERT INTO verification_tokens (identifier, token, expires) "
-    "SELECT 'u' || i || '@example.com', 't' || i, now() + i * interval '1 second' "
-    "FROM generate_series(1, 20000) AS i",
-    "authenticators": "INSERT INTO authenticators (credential_id, user_id, provider_account_id, "
-    "credential_public_key, counter, credential_device_type, credential_backed_up) "
-    "SELECT 'c' || i, 'u' || i, i::text, 'key', 0, 'singleDevice', false FROM generate_series(1, 20000) AS i",
-    "user_profiles": "INSERT INTO user_profiles (user_id, github_id, username, last_active_at) "
-    "SELECT 'u' || i, i, 'user' || i, now() - i * interval '1 minute' FROM generate_series(1, 20000) AS i",
+# seconds: enough rows that the planner prefers an index wherever one fits. Every table
+# a query reads needs its statements here (`dataset_problems` fails on an empty one: a
+# plan on an empty table proves nothing).
+#
+# Skew: beside the uniform PRs (two per repository), HEAVY_USERS each own one repository
+# of HEAVY_PRS PRs (a third of them open). Production has repositories of 150,000 PRs; a
+# fifth of that keeps the shapes that matter (reading one repository's whole range is
+# 200 dashboard pages, 15,000 times the average repository) while the load stays a few
+# seconds on the 2-core CI machine. The representative parameters below run every query
+# for one of these users and for a typical one.
+HEAVY_USERS = ("u1", "u2")  # their first repositories have GitHub ids 11 and 21
+HEAVY_PRS = 30_000
+DATASET: dict[str, tuple[str, ...]] = {
+    "users": (
+        "INSERT INTO users (id, email) SELECT 'u' || i, 'u' || i || '@example.com' "
+        "FROM generate_series(1, 20000) AS i",
+    ),
+    "accounts": (
+        "INSERT INTO accounts (user_id, type, provider, provider_account_id) "
+        "SELECT 'u' || i, 'oauth', 'github', i::text FROM generate_series(1, 20000) AS i",
+    ),
+    "sessions": (
+        "INSERT INTO sessions (session_token, user_id, expires) "
+        "SELECT 's' || i, 'u' || (i % 20000 + 1), now() + i * interval '1 minute' "
+        "FROM generate_series(1, 20000) AS i",
+    ),
+    "verification_tokens": (
+        "INSERT INTO verification_tokens (identifier, token, expires) "
+        "SELECT 'u' || i || '@example.com', 't' || i, now() + i * interval '1 second' "
+        "FROM generate_series(1, 20000) AS i",
+    ),
+    "authenticators": (
+        "INSERT INTO authenticators (credential_id, user_id, provider_account_id, "
+        "credential_public_key, counter, credential_device_type, credential_backed_up) "
+        "SELECT 'c' || i, 'u' || i, i::text, 'key', 0, 'singleDevice', false "
+        "FROM generate_series(1, 20000) AS i",
+    ),
+    "user_profiles": (
+        "INSERT INTO user_profiles (user_id, github_id, username, last_active_at) "
+        "SELECT 'u' || i, i, 'user' || i, now() - i * interval '1 minute' "
+        "FROM generate_series(1, 20000) AS i",
+    ),
     # Two of five private, one of those last verified long ago.
-    "repositories": "INSERT INTO repositories (user_id, github_id, name, full_name, owner, is_active, "
-    "private, access_verified_at) "
-    "SELECT p.id, p.github_id * 10 + k, 'repo' || k, p.username || '/repo' || k, p.username, k <> 5, "
-    "k IN (2, 3), now() - CASE WHEN k = 3 THEN interval '30 days' ELSE interval '1 hour' END "
-    "FROM user_profiles AS p CROSS JOIN generate_series(1, 5) AS k",
-    "pull_requests": "INSERT INTO pull_requests (id, repository_github_id, number, title, author_login, "
-    "state, draft, head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at) "
-    "SELECT i, (i % 50000 + 1) * 10 + 1, i / 50000 + 1, 'PR ' || i, 'user' || i % 1000, "
-    "(ARRAY['open', 'closed', 'merged'])[i % 3 + 1], i % 7 = 0, 'feature-' || i, 'main', "
-    "'https://github.com/o/r/pull/' || i, timestamptz '2026-01-01' + i * interval '1 minute', "
-    "timestamptz '2026-01-02' + i * interval '1 minute', "
-    "CASE WHEN i % 3 > 0 THEN timestamptz '2026-01-03' + i * interval '1 minute' END, "
-    "CASE WHEN i % 3 = 2 THEN timestamptz '2026-01-03' + i * interval '1 minute' END "
-    "FROM generate_series(1, 100000) AS i",
+    "repositories": (
+        "INSERT INTO repositories (user_id, github_id, name, full_name, owner, is_active, "
+        "private, access_verified_at) "
+        "SELECT p.id, p.github_id * 10 + k, 'repo' || k, p.username || '/repo' || k, p.username, k <> 5, "
+        "k IN (2, 3), now() - CASE WHEN k = 3 THEN interval '30 days' ELSE interval '1 hour' END "
+        "FROM user_profiles AS p CROSS JOIN generate_series(1, 5) AS k",
+    ),
+    "pull_requests": (
+        "INSERT INTO pull_requests (id, repository_github_id, number, title, author_login, "
+        "state, draft, head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at) "
+        "SELECT i, (i % 50000 + 1) * 10 + 1, i / 50000 + 1, 'PR ' || i, 'user' || i % 1000, "
+        "(ARRAY['open', 'closed', 'merged'])[i % 3 + 1], i % 7 = 0, 'feature-' || i, 'main', "
+        "'https://github.com/o/r/pull/' || i, timestamptz '2026-01-01' + i * interval '1 minute', "
+        "timestamptz '2026-01-02' + i * interval '1 minute', "
+        "CASE WHEN i % 3 > 0 THEN timestamptz '2026-01-03' + i * interval '1 minute' END, "
+        "CASE WHEN i % 3 = 2 THEN timestamptz '2026-01-03' + i * interval '1 minute' END "
+        "FROM generate_series(1, 100000) AS i",
+        # The heavy repositories (11 and 21, the first of u1 and u2; numbers above the
+        # uniform ones, ids above 1,000,000).
+        "INSERT INTO pull_requests (id, repository_github_id, number, title, author_login, "
+        "state, draft, head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at) "
+        "SELECT 1000000 * h + j, h * 10 + 1, 1000 + j, 'PR ' || j, 'user' || j % 1000, "
+        "(ARRAY['open', 'closed', 'merged'])[j % 3 + 1], j % 7 = 0, 'feature-' || j, 'main', "
+        "'https://github.com/o/r/pull/' || j, timestamptz '2026-01-01' + j * interval '1 second', "
+        "timestamptz '2026-01-02' + j * interval '1 second', "
+        "CASE WHEN j % 3 > 0 THEN timestamptz '2026-01-03' + j * interval '1 second' END, "
+        "CASE WHEN j % 3 = 2 THEN timestamptz '2026-01-03' + j * interval '1 second' END "
+        f"FROM generate_series(1, {len(HEAVY_USERS)}) AS h CROSS JOIN generate_series(1, {HEAVY_PRS}) AS j",
+    ),
 }
 
+# Parameter values each query also runs with (SQL literals, by parameter name; any other
+# parameter is NULL): for a heavy user and for a typical one. Behind a transaction pooler
+# (DB_TRANSACTION_POOLER=true) every execution is planned for its actual values, so the
+# guard reads the custom plan for these values as well as the generic one, both executed
+# (EXPLAIN ANALYZE, in a transaction rolled back) to count the rows each node really reads.
+_COMMON_VALUES = {
+    "private_access_window": "'30 days'",
+    "page_size": "50",
+    "batch_size": "500",
+    "days": "90",
+    "resolution": "'1 minute'",
+    "provider": "'github'",
+    "active_only": "false",
+}
+REPRESENTATIVE: dict[str, dict[str, str]] = {
+    "a heavy user": _COMMON_VALUES
+    | {
+        "user_id": f"'{HEAVY_USERS[0]}'",
+        "github_id": "11",
+        "pull_request_id": "1000001",
+        "provider_account_id": "'1'",
+        "session_token": "'s1'",
+        "credential_id": "'c1'",
+        "email": "'u1@example.com'",
+        "username": "'user1'",
+    },
+    "a typical user": _COMMON_VALUES
+    | {
+        "user_id": "'u777'",
+        "github_id": "7771",
+        "pull_request_id": "7770",
+        "provider_account_id": "'777'",
+        "session_token": "'s777'",
+        "credential_id": "'c777'",
+        "email": "'u777@example.com'",
+        "username": "'user777'",
+    },
+}
+# A Sort feeding a LIMIT may order this many rows (a few pages); more means the query
+# reads a whole range to return its first rows.
+SORTED_ROWS_LIMIT = 1_000
+# An index scan's filter may reject this many rows, and ten times the rows it keeps.
+FILTERED_ROWS_LIMIT = 1_000
+# Nodes between a LIMIT and what it stops early: they hand rows on one by one.
+_PASS_THROUGH = {"LockRows", "Subquery Scan", "Result", "Gather Merge", "Materialize", "Memoize"}
+_INDEX_SCANS = {"Index Scan", "Index Only Scan"}
+_CONDITIONS = (
+    "Index Cond",
+    "Recheck Cond",
+    "Filter",
+    "Join Filter",
+    "Hash Cond",
+    "Merge Cond",
+    "One-Time Filter",
+)
 
-async def load_dataset(conn: asyncpg.Connection) -> dict[str, int]:
-    """Empty the application tables, fill those of `DATASET` and ANALYZE; returns the
+
+async def load_dataset(
+    conn: asyncpg.Connection, dataset: Mapping[str, Sequence[str]] = DATASET
+) -> dict[str, int]:
+    """Empty the application tables, fill those of `dataset` and ANALYZE; returns the
     row estimate of every table."""
     tables = [
         row["relname"]
@@ -472,46 +663,403 @@ async def load_dataset(conn: asyncpg.Connection) -> dict[str, int]:
     async with conn.transaction():
         await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
         await conn.execute("SET LOCAL synchronous_commit = off")
-        for table, statement in DATASET.items():
+        for table, statements in dataset.items():
             if table in tables:
-                try:
-                    await conn.execute(statement)
-                except asyncpg.PostgresError as exc:
-                    raise CheckFailed(f"plan dataset for {table}: {first_line(exc)}") from None
+                for statement in statements:
+                    try:
+                        await conn.execute(statement)
+                    except asyncpg.PostgresError as exc:
+                        raise CheckFailed(f"plan dataset for {table}: {first_line(exc)}") from None
     await conn.execute("ANALYZE")
+    return await _sizes(conn)
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """What the plan checks need from the catalog."""
+
+    unique_keys: Mapping[str, Sequence[tuple[str, ...]]]  # table -> the columns of each unique index
+    indexes: Mapping[str, str]  # every index of the public schema -> its table
+    user_tables: frozenset[str]  # users, and every table with a user_id column
+    index_duties: Mapping[str, str]  # index -> the constraint it serves
+
+
+async def read_schema(conn: asyncpg.Connection) -> Schema:
     rows = await conn.fetch(
-        "SELECT relname, reltuples::bigint AS estimate FROM pg_class "
-        "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY relname"
+        """SELECT i.relname AS index, t.relname AS table, x.indisunique AS is_unique,
+                  array(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY AS k (attnum, n)
+                        JOIN pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = k.attnum
+                        ORDER BY k.n)::text[] AS columns,
+                  x.indexprs IS NULL AND x.indpred IS NULL AS plain,
+                  (SELECT c.conname FROM pg_constraint AS c WHERE c.conindid = x.indexrelid
+                   AND c.contype IN ('p', 'u', 'x') ORDER BY c.conname LIMIT 1) AS backs
+           FROM pg_index AS x
+           JOIN pg_class AS i ON i.oid = x.indexrelid
+           JOIN pg_class AS t ON t.oid = x.indrelid
+           WHERE t.relnamespace = 'public'::regnamespace"""
     )
-    return {row["relname"]: row["estimate"] for row in rows}
+    foreign_keys = await conn.fetch(
+        """SELECT c.conname, t.relname AS table,
+                  array(SELECT a.attname FROM unnest(c.conkey) AS k (attnum)
+                        JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum)::text[]
+                      AS columns
+           FROM pg_constraint AS c JOIN pg_class AS t ON t.oid = c.conrelid
+           WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace"""
+    )
+    duties = {row["index"]: f"backs constraint {row['backs']}" for row in rows if row["backs"]}
+    for row in rows:
+        for key in foreign_keys:
+            width = len(key["columns"])
+            if key["table"] == row["table"] and set(row["columns"][:width]) == set(key["columns"]):
+                duties.setdefault(row["index"], f"indexes foreign key {key['conname']}")
+    users = await conn.fetch(
+        "SELECT c.relname FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attname = 'user_id' "
+        "AND NOT a.attisdropped"
+    )
+    return Schema(
+        unique_keys={
+            table: [
+                tuple(row["columns"])
+                for row in rows
+                if row["table"] == table and row["is_unique"] and row["plain"]
+            ]
+            for table in {row["table"] for row in rows}
+        },
+        indexes={row["index"]: row["table"] for row in rows},
+        user_tables=frozenset({"users"} | {row["relname"] for row in users}),
+        index_duties=duties,
+    )
 
 
-def seq_scans(
-    described: Sequence[Described], sizes: Mapping[str, int], allowed: Mapping[str, str]
+def _walk(
+    node: Mapping[str, Any], parents: tuple[Mapping[str, Any], ...] = ()
+) -> Iterator[tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]]]:
+    yield node, parents
+    for child in node.get("Plans", []):
+        yield from _walk(child, (*parents, node))
+
+
+def _under_limit(parents: Sequence[Mapping[str, Any]]) -> bool:
+    for parent in reversed(parents):
+        if parent.get("Node Type") not in _PASS_THROUGH:
+            return bool(parent.get("Node Type") == "Limit")
+    return False
+
+
+def _conditions(node: Mapping[str, Any]) -> str:
+    return " ".join(str(node[key]) for key in _CONDITIONS if key in node)
+
+
+def _equates(condition: str, alias: str, column: str) -> bool:
+    """Whether `condition` holds `alias.column = <something>` (not `= ANY (...)`)."""
+    name = rf"(?:{re.escape(alias)}\.)?{re.escape(column)}"
+    pattern = rf"(?<![\w.]){name} = (?!ANY\b)|(?<![<>!]) = {name}\)"
+    return re.search(pattern, condition) is not None
+
+
+def _unique_lookup(node: Mapping[str, Any], schema: Schema) -> bool:
+    """A scan that reads at most one row: its conditions equate every column of one of
+    its table's unique keys."""
+    condition = " ".join(_conditions(n) for n in _nodes(node))
+    keys = schema.unique_keys.get(node.get("Relation Name", ""), ())
+    alias = str(node.get("Alias", ""))
+    return any(all(_equates(condition, alias, column) for column in key) for key in keys)
+
+
+def _scan_problems(
+    node: Mapping[str, Any], parents: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]
+) -> Iterator[str]:
+    kind = node.get("Node Type", "")
+    table = node.get("Relation Name", "")
+    index = node.get("Index Name", "")
+    if sizes.get(table, 0) < LARGE_TABLE_ROWS:
+        return
+    if kind == "Seq Scan":
+        yield f"reads all of {table} ({sizes[table]} rows) with a Seq Scan"
+    elif kind in _INDEX_SCANS and "Index Cond" not in node:
+        if not _under_limit(parents):
+            yield (
+                f"reads all of {table} ({sizes[table]} rows) through index {index}, "
+                "which it scans with no index condition"
+            )
+        elif "Filter" in node:
+            yield (
+                f"walks index {index} of {table} with no index condition, "
+                "filtering rows until its LIMIT is filled"
+            )
+    loops = float(node.get("Actual Loops", 1))  # EXPLAIN ANALYZE gives rows per loop
+    removed = float(node.get("Rows Removed by Filter", 0)) * loops
+    kept = float(node.get("Actual Rows", 0)) * loops
+    if kind != "Seq Scan" and removed >= FILTERED_ROWS_LIMIT and removed > 10 * kept:
+        yield (
+            f"reads {table} through {index or kind} and its filter rejects {removed:.0f} rows "
+            f"for the {kept:.0f} it keeps: the index does not hold the condition"
+        )
+
+
+def _plan_problems(top: Mapping[str, Any], sizes: Mapping[str, int]) -> Iterator[str]:
+    for node, parents in _walk(top):
+        yield from _scan_problems(node, parents, sizes)
+        sorted_rows = sum(  # the rows a Sort takes in; it hands on only what the LIMIT asks
+            float(child.get("Actual Rows", 0)) * float(child.get("Actual Loops", 1))
+            for child in node.get("Plans", [])
+        )
+        if node.get("Node Type") == "Sort" and _under_limit(parents) and sorted_rows >= SORTED_ROWS_LIMIT:
+            tables = sorted({str(n["Relation Name"]) for n in _nodes(node) if "Relation Name" in n})
+            yield (
+                f"sorts {sorted_rows:.0f} rows of {', '.join(tables) or 'its input'} to return the first "
+                "rows of a LIMIT: no index gives the ORDER BY (its columns, directions and NULLS "
+                "placement), so it reads the whole range"
+            )
+
+
+def plan_problems(
+    described: Sequence[Described],
+    sizes: Mapping[str, int],
+    measured: Mapping[str, Sequence[tuple[str, Mapping[str, Any]]]] = {},
 ) -> list[str]:
-    """Every sequential scan of a table of at least LARGE_TABLE_ROWS rows, by query."""
+    """The plan guard: per query (but those declaring `@full-scan`), in its generic plan
+    and in the plans `measure` executed: a Seq Scan of a large table, an index scan with
+    no index condition (a whole table through an index, or an index walk that filters),
+    a filter that rejects most of the rows an index hands it, a Sort of many rows under
+    a LIMIT (the index does not give the order)."""
+    problems: list[str] = []
+    for item in described:
+        if item.query.full_scan:
+            continue
+        plans = [("generic plan", item.plan), *measured.get(item.query.name, ())]
+        seen: set[str] = set()
+        for label, plan in plans:
+            for problem in _plan_problems(plan["Plan"], sizes):
+                kind = re.sub(r"\d+", "N", problem)  # the same problem in several plans: once
+                if kind not in seen:
+                    seen.add(kind)
+                    problems.append(
+                        f"{item.where}: {problem} ({label}); add an index it can use, "
+                        "or declare `-- @full-scan <reason>`"
+                    )
+    return problems
+
+
+def dataset_problems(described: Sequence[Described], sizes: Mapping[str, int]) -> list[str]:
+    """Every table a query reads must have rows in the plan dataset."""
     problems = []
     for item in described:
-        if item.query.name in allowed:
-            continue
-        for node in _nodes(item.plan["Plan"]):
-            table = node.get("Relation Name", "")
-            if node.get("Node Type") == "Seq Scan" and sizes.get(table, 0) >= LARGE_TABLE_ROWS:
-                problems.append(
-                    f"{item.where}: reads all of {table} ({sizes[table]} rows) with a Seq Scan; "
-                    "add an index it can use, or declare `-- @full-scan <reason>`"
-                )
+        tables = sorted({n["Relation Name"] for n in _nodes(item.plan["Plan"]) if "Relation Name" in n})
+        problems += [
+            f"{item.where}: reads {table}, which the plan dataset leaves empty: give it rows in "
+            "checks.DATASET (a plan on an empty table proves nothing)"
+            for table in tables
+            if sizes.get(table, 0) <= 0
+        ]
     return problems
+
+
+# Nodes that give at most one row when every input does.
+_ROW_PRESERVING = {
+    "Nested Loop",
+    "Hash Join",
+    "Merge Join",
+    "Hash",
+    "Sort",
+    "Incremental Sort",
+    "Unique",
+    "ModifyTable",
+    "Aggregate",
+    "Limit",
+}
+
+
+def _one_row(
+    node: Mapping[str, Any], item: Described, schema: Schema, ctes: Mapping[str, Mapping[str, Any]]
+) -> bool:
+    """Whether the plan under `node` is proved to give at most one row."""
+    kind = node.get("Node Type", "")
+    children = [
+        c for c in node.get("Plans", []) if c.get("Parent Relationship") not in ("InitPlan", "SubPlan")
+    ]
+    if kind == "Result" and not children:
+        return True
+    if kind == "Aggregate":
+        if node.get("Strategy") == "Plain":
+            return True
+        unique = {n.get("Alias") for n, _ in _walk(node) if _unique_lookup(n, schema)}
+        keys = node.get("Group Key", [])
+        if keys and all(key.partition(".")[0] in unique for key in keys):
+            return True
+    if kind == "Limit" and re.search(r"\bLIMIT\s+1\s*;?\s*$", item.query.sql, re.I):
+        return True
+    if kind in _INDEX_SCANS or kind == "Bitmap Heap Scan":
+        return _unique_lookup(node, schema)
+    if kind == "CTE Scan":
+        cte = ctes.get(node.get("CTE Name", ""))
+        return cte is not None and _one_row(cte, item, schema, ctes)
+    if node.get("Join Type") in ("Semi", "Anti") or node.get("Inner Unique"):
+        # The planner proved each outer row meets at most one inner row.
+        return _one_row(children[0], item, schema, ctes)
+    if kind in _ROW_PRESERVING | _PASS_THROUGH:
+        return bool(children) and all(_one_row(child, item, schema, ctes) for child in children)
+    return False
+
+
+def cardinality_problems(described: Sequence[Described], schema: Schema) -> list[str]:
+    """`^`, `$` and `<!` hand back the first row and drop the rest: the plan must prove
+    at most one (a unique key fully equated, an aggregate without GROUP BY, LIMIT 1)."""
+    problems = []
+    for item in described:
+        if item.query.operation not in (Returns.ROW, Returns.VALUE, Returns.WRITTEN_ROW):
+            continue
+        top = item.plan["Plan"]
+        ctes = {n["Subplan Name"][4:]: n for n in _nodes(top) if n.get("Subplan Name", "").startswith("CTE ")}
+        if _one_row(top, item, schema, ctes):
+            continue
+        operator = OPERATORS[item.query.operation]
+        if item.query.operation is Returns.WRITTEN_ROW:
+            problems.append(
+                f"{item.where}: uses `{operator}` but can write many rows: only the first RETURNING "
+                "row is handed back, the others are written all the same; constrain it by a unique "
+                "key, or use `!` or a `$` count"
+            )
+        else:
+            problems.append(
+                f"{item.where}: uses `{operator}` but can return many rows: no unique key, "
+                "aggregate or LIMIT 1 proves at most one (the rest would be dropped silently); "
+                "return a list, or constrain it by a unique key"
+            )
+    return problems
+
+
+def isolation_problems(described: Sequence[Described], schema: Schema) -> list[str]:
+    """Per-user isolation. A query that takes user_id must constrain by it (a condition
+    `user_id = $n`, or users.id, or the row an INSERT writes); one that does not, but
+    reads a per-user table, must read one user's rows only (unique lookups, and rows
+    joined to them by user_id), or declare `-- @all-users <reason>`."""
+    problems = []
+    for item in described:
+        if item.query.all_users:
+            continue
+        nodes = list(_nodes(item.plan["Plan"]))
+        if "user_id" in item.query.params:
+            if not _constrains_by_user(nodes, f"${item.query.params.index('user_id') + 1}"):
+                problems.append(
+                    f"{item.where}: takes user_id but no condition constrains its rows by it "
+                    "(per-user isolation)"
+                )
+            continue
+        scans = [
+            node
+            for node in nodes
+            if node.get("Relation Name") in schema.user_tables
+            and "Alias" in node
+            and node.get("Node Type") != "ModifyTable"
+        ]
+        one_user = {node["Alias"] for node in scans if _unique_lookup(node, schema)}
+        for _ in scans:  # each round adds the scans joined by user to one already known
+            one_user |= {node["Alias"] for node in scans if _joined_by_user(node, one_user)}
+        spanning = sorted({node["Relation Name"] for node in scans if node["Alias"] not in one_user})
+        if spanning:
+            problems.append(
+                f"{item.where}: reads {', '.join(spanning)} for every user: it takes no user_id and "
+                "no unique key limits it to one user's rows (per-user isolation); constrain it by "
+                "user_id, or declare `-- @all-users <reason>` if it spans users on purpose"
+            )
+    return problems
+
+
+def _constrains_by_user(nodes: Sequence[Mapping[str, Any]], param: str) -> bool:
+    by_user = re.compile(rf"user_id = {re.escape(param)}(?!\d)|{re.escape(param)} = \S*user_id\b")
+    by_id = re.compile(rf"\bid = {re.escape(param)}(?!\d)")
+    return any(
+        by_user.search(_conditions(node))
+        or (node.get("Relation Name") == "users" and by_id.search(_conditions(node)))
+        or node.get("Operation") == "Insert"
+        for node in nodes
+    )
+
+
+def _joined_by_user(node: Mapping[str, Any], one_user: set[str]) -> bool:
+    condition = _conditions(node)
+    for alias in one_user:
+        other = rf"{re.escape(alias)}\.(?:id|user_id)\b"
+        if re.search(rf"user_id = {other}|{other} = (?:\w+\.)?user_id\b", condition):
+            return True
+    return False
+
+
+async def measure(
+    conn: asyncpg.Connection, described: Sequence[Described]
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Each query executed with REPRESENTATIVE parameters under its generic and its
+    custom plan, EXPLAIN (ANALYZE) in a transaction that is rolled back; a statement
+    that cannot run with these values (e.g. an insert of NULLs) is only planned."""
+    measured: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    await conn.execute("SET statement_timeout = '60s'")
+    try:
+        for item in described:
+            query = item.query
+            runs = REPRESENTATIVE.items() if query.params else [("no parameters", {})]
+            name = f"codeflow_measure_{query.name}"
+            await conn.execute(f"PREPARE {name} AS {query.sql}")
+            try:
+                for mode in ("generic", "custom"):
+                    await conn.execute(f"SET plan_cache_mode = force_{mode}_plan")
+                    for label, values in runs:
+                        arguments = ", ".join(values.get(param, "NULL") for param in query.params)
+                        execute = f"EXECUTE {name}({arguments})" if query.params else f"EXECUTE {name}"
+                        plan = await _executed_plan(conn, execute, item.where)
+                        measured.setdefault(query.name, []).append((f"{mode} plan for {label}", plan))
+                    if not query.params:
+                        break
+            finally:
+                await conn.execute(f"DEALLOCATE {name}")
+    finally:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute("RESET statement_timeout")
+    return measured
+
+
+async def _executed_plan(conn: asyncpg.Connection, execute: str, where: str) -> dict[str, Any]:
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        text = await conn.fetchval(f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {execute}")
+    except asyncpg.PostgresError:
+        await transaction.rollback()
+        try:
+            text = await conn.fetchval(f"EXPLAIN (VERBOSE, FORMAT JSON) {execute}")
+        except asyncpg.PostgresError as exc:
+            raise CheckFailed(
+                f"{where}: cannot be planned for its representative parameters: {first_line(exc)}"
+            ) from None
+    else:
+        await transaction.rollback()
+    plan: dict[str, Any] = json.loads(text)[0]
+    return plan
 
 
 def plans_url(test_url: str) -> str:
     """The scratch database for the dataset: the test database's name + '_plans', on
     the same server, so the realistic volume never meets the tests' own rows."""
+    return scratch_url(test_url, "plans")
+
+
+def scratch_url(test_url: str, purpose: str) -> str:
+    """A scratch database beside the test database: its name + '_' + purpose."""
     parsed = dburl.parse(test_url)
-    return parsed.with_database(f"{parsed.database}_plans").render()
+    return parsed.with_database(f"{parsed.database}_{purpose}").render()
 
 
 # --- entry points (codeflow-db verify-sql / types / docs) ---------------------------------
+
+
+async def fresh_database(url: str, *, migrations_dir: Path = MIGRATIONS_DIR) -> str:
+    """Drop `url`'s database, create it and apply every migration: checks never run on a
+    database migrated earlier, where an edited migration would not show."""
+    await migrate.drop_database(url)
+    await migrate.ensure_database(url)
+    await migrate.migrate(url, migrations_dir=migrations_dir)
+    return url
 
 
 async def verify_queries(
@@ -528,17 +1076,53 @@ async def verify_queries(
     return described, check(described, declared)
 
 
-async def on_dataset(url: str) -> tuple[list[Described], dict[str, int], dict[str, str]]:
-    """Migrate `url` (the plans database), load the dataset and describe every query
-    there; returns them, the table sizes and each query's plan as text."""
-    await migrate.ensure_database(url)
-    await migrate.migrate(url)
-    queries = load_or_fail()
+@dataclass(frozen=True, slots=True)
+class OnDataset:
+    """Every query on the plan dataset: generic plans, executed plans, table sizes."""
+
+    described: list[Described]
+    sizes: dict[str, int]
+    measured: dict[str, list[tuple[str, dict[str, Any]]]]
+    schema: Schema
+
+    def problems(self) -> list[str]:
+        return (
+            dataset_problems(self.described, self.sizes)
+            + plan_problems(self.described, self.sizes, self.measured)
+            + cardinality_problems(self.described, self.schema)
+            + isolation_problems(self.described, self.schema)
+        )
+
+
+async def on_dataset(url: str, *, executed: bool = True) -> OnDataset:
+    """Build `url` (the plans database) from scratch, load DATASET and examine every
+    query there; `executed` also runs each with the representative parameters."""
+    await fresh_database(url)
     conn = await asyncpg.connect(url)
     try:
         sizes = await load_dataset(conn)
-        described = await describe(conn, queries)
-        plans = {item.query.name: await plan_text(conn, item.query) for item in described}
+        return await examine(conn, load_or_fail(), sizes, executed=executed)
     finally:
         await conn.close()
-    return described, sizes, plans
+
+
+async def examine(
+    conn: asyncpg.Connection,
+    queries: Mapping[str, Query],
+    sizes: Mapping[str, int] | None = None,
+    *,
+    executed: bool = True,
+) -> OnDataset:
+    """Describe (and with `executed`, measure) `queries` on `conn`'s loaded dataset."""
+    described = await describe(conn, queries)
+    measured = await measure(conn, described) if executed else {}
+    schema = await read_schema(conn)
+    return OnDataset(described, dict(sizes) if sizes is not None else await _sizes(conn), measured, schema)
+
+
+async def _sizes(conn: asyncpg.Connection) -> dict[str, int]:
+    rows = await conn.fetch(
+        "SELECT relname, greatest(reltuples, 0)::bigint AS estimate FROM pg_class "
+        "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY relname"
+    )
+    return {row["relname"]: row["estimate"] for row in rows}

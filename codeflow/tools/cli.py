@@ -265,11 +265,11 @@ async def studio(args: argparse.Namespace) -> int:
 
 
 async def _checked_test_database() -> str:
-    """The test database, migrated: what the SQL checks run on."""
-    target = localdb.bring_up("test")
-    await migrate.ensure_database(target.url)
-    await migrate.migrate(target.url)
-    return target.url
+    """The test database, dropped and migrated from scratch: what the SQL checks run on.
+    On a database migrated earlier, an edit to an applied migration would not show."""
+    from codeflow.tools import checks  # noqa: PLC0415
+
+    return await checks.fresh_database(localdb.bring_up("test").url)
 
 
 async def verify_sql(args: argparse.Namespace) -> int:
@@ -277,10 +277,11 @@ async def verify_sql(args: argparse.Namespace) -> int:
 
     url = await _checked_test_database()
     described, problems = await checks.verify_queries(url)
-    plans_described, sizes, _ = await checks.on_dataset(checks.plans_url(url))
-    problems += checks.seq_scans(plans_described, sizes, checks.full_scans())
+    on_dataset = await checks.on_dataset(checks.plans_url(url))
+    problems += on_dataset.problems()
     for problem in problems:
         say(problem)
+    sizes = on_dataset.sizes
     large = ", ".join(f"{table} {rows}" for table, rows in sizes.items() if rows >= checks.LARGE_TABLE_ROWS)
     say(f"{len(described)} queries checked, plans read on {large}: {len(problems)} problems")
     return 1 if problems else 0
@@ -299,21 +300,50 @@ async def query_docs(args: argparse.Namespace) -> int:
     from codeflow.tools import checks, codegen  # noqa: PLC0415
 
     files.require_checkout("docs")
-    described, _, plans = await checks.on_dataset(checks.plans_url(await _checked_test_database()))
-    fresh = codegen.render_catalog(described, plans)
-    return _write_or_check(codegen.DOCS_FILE, fresh, args.check, "make docs", codegen.without_plans)
+    # on_dataset builds the plans database from scratch
+    on_dataset = await checks.on_dataset(checks.plans_url(localdb.bring_up("test").url), executed=False)
+    fresh = codegen.render_catalog(on_dataset.described, on_dataset.schema)
+    if args.check and codegen.DOCS_FILE.exists():
+        differences = codegen.catalog_differences(codegen.DOCS_FILE.read_text(), fresh)
+        for difference in differences:
+            say(f"{codegen.DOCS_FILE}: {difference}")
+        say(f"{codegen.DOCS_FILE} is {'stale: run `make docs` and commit it' if differences else 'current'}")
+        return 1 if differences else 0
+    return _write_or_check(codegen.DOCS_FILE, fresh, args.check, "make docs")
 
 
-def _write_or_check(
-    path: Path, fresh: str, check: bool, remedy: str, compared: Callable[[str], str] = str
-) -> int:
-    """Write a generated file, or with `check` fail when the committed one differs
-    (as seen through `compared`, which drops what may legitimately vary)."""
+async def lint_migrations(args: argparse.Namespace) -> int:
+    from codeflow.tools import migration_checks  # noqa: PLC0415
+
+    config = files.project_dir() / ".squawk.toml"
+    problems = migration_checks.lint(_migrations_dir(args), config=config if config.exists() else None)
+    for problem in problems:
+        say(problem)
+    say(f"migrations linted: {len(problems)} problems")
+    return 1 if problems else 0
+
+
+async def verify_migrations(args: argparse.Namespace) -> int:
+    from codeflow.tools import checks, migration_checks  # noqa: PLC0415
+
+    url = checks.scratch_url(localdb.bring_up("test").url, "migrations")
+    problems = await migration_checks.verify(url, _migrations_dir(args))
+    for problem in problems:
+        say(problem)
+    say(
+        "migrations verified (up then down each, foreign-key indexes, duplicate indexes): "
+        f"{len(problems)} problems"
+    )
+    return 1 if problems else 0
+
+
+def _write_or_check(path: Path, fresh: str, check: bool, remedy: str) -> int:
+    """Write a generated file, or with `check` fail when the committed one differs."""
     if check:
         if not path.exists():
             say(f"{path} does not exist: run `{remedy}` to write it")
             return 1
-        if compared(path.read_text()) != compared(fresh):
+        if path.read_text() != fresh:
             say(f"{path} is stale: run `{remedy}` and commit it")
             return 1
         say(f"{path} is current")
@@ -406,6 +436,17 @@ COMMANDS: dict[str, Command] = {
     "verify-sql": Command(
         verify_sql, "check every named query against the schema and its declarations; plan guard", (TEST,)
     ),
+    "lint-migrations": Command(
+        lint_migrations,
+        "no DDL in DO blocks; squawk on each migration's up and down parts (--migrations-dir)",
+        (MIGRATIONS,),
+    ),
+    "verify-migrations": Command(
+        verify_migrations,
+        "on a scratch database: each migration's down undoes its up exactly; foreign keys "
+        "indexed, no duplicate indexes",
+        (MIGRATIONS,),
+    ),
     "types": Command(
         query_types,
         "write codeflow/generated_queries.py from the SQL (checkout only; --check: fail if stale)",
@@ -413,7 +454,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "docs": Command(
         query_docs,
-        "write docs/queries.md, the query catalog (checkout only; --check: fail if stale, plans aside)",
+        "write docs/queries.md, the query catalog (checkout only; --check: fail if stale, plans by shape)",
         (CHECK, TEST),
     ),
 }

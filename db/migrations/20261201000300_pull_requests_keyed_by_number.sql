@@ -22,8 +22,9 @@ SET LOCAL lock_timeout = '5s';
 --
 -- The new indexes are built first, under a SHARE lock: the dashboard keeps reading while
 -- writes wait (the whole migration took 0.2 to 0.4 s on 200,000 PRs on the 2-core
--- development machine; webhooks are retried). CONCURRENTLY
--- would take this migration out of its transaction. Then the swap, under the table's
+-- development machine). CONCURRENTLY would take this migration out of its transaction.
+-- Deploy it only once no code upserting with ON CONFLICT (id) runs any more: a deferrable
+-- constraint cannot arbitrate (docs/production.md, section 4). Then the swap, under the table's
 -- exclusive lock, only renames and drops.
 -- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX pull_requests_number_new ON pull_requests (repository_github_id, number);

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from urllib.parse import urlsplit, urlunsplit
 
-from codeflow import Database, load_settings
+from pydantic import SecretStr
+
+from codeflow import Database, Settings, load_settings
 from codeflow.health import migration_versions
 from codeflow.tools import migrate
 
@@ -65,3 +69,25 @@ async def test_unmigrated_database_is_healthy_with_every_migration_pending(
     assert report.ok
     assert report.applied_migrations == 0
     assert report.pending_migrations == migration_versions()
+
+
+async def test_a_silent_replica_does_not_make_the_primary_unhealthy(codeflow_settings: Settings) -> None:
+    """A replica that accepts connections and never answers: the report still comes in
+    time, healthy, with the replica's problem beside it (before: ok=False, "no answer")."""
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    settings = codeflow_settings.model_copy(
+        update={"database_read_url": SecretStr(f"postgresql://postgres@127.0.0.1:{port}/x?sslmode=disable")}
+    )
+    try:
+        async with Database(settings) as database:
+            started = time.monotonic()
+            report = await database.health.report(timeout=2)
+            elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+        await silent.wait_closed()
+    assert report.ok and report.error is None
+    assert report.server_version is not None
+    assert report.replica_error is not None and "replica" in report.replica_error
+    assert elapsed < 3

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
 
-from codeflow import Database, DatabaseUnavailable, PoolClosed, Settings
+from codeflow import Database, DatabaseUnavailable, PoolClosed, QueryFailed, Settings
 from codeflow import database as database_module
 from codeflow.pool import create_pool
+
+MakeUser = Callable[..., Awaitable[str]]
 
 
 async def test_server_settings_are_sent_at_connect(codeflow_pool: asyncpg.Pool) -> None:
@@ -80,3 +83,62 @@ async def test_unreachable_server_is_unavailable_and_hides_the_password() -> Non
         await create_pool(settings)
     assert "127.0.0.1:1" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_database_used_per_event_loop_leaves_no_connections_and_says_how(
+    codeflow_settings: Settings, codeflow_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A serverless runtime that starts an event loop per invocation: `async with
+    database:` per invocation leaves no connection behind; `open()` alone on a new loop
+    drops the old loop's pools (they cannot be closed without it) and says what to do
+    (before: dropped silently, connections piling up until garbage collection)."""
+    settings = codeflow_settings.model_copy(update={"db_application_name": "loop-per-invocation"})
+    database = Database(settings)
+
+    async def connections() -> int:
+        connection = await asyncpg.connect(codeflow_database_url)
+        try:
+            return int(
+                await connection.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'loop-per-invocation'"
+                )
+            )
+        finally:
+            await connection.close()
+
+    async def invocation() -> int:
+        async with database:
+            await database.profiles.count_user_profiles()
+        return await connections()
+
+    assert [asyncio.run(invocation()) for _ in range(3)] == [0, 0, 0]
+    assert "new event loop" not in caplog.text
+
+    async def open_only() -> None:
+        await database.open()
+        await database.profiles.count_user_profiles()
+
+    asyncio.run(open_only())
+    with caplog.at_level("WARNING", logger="codeflow"):
+        asyncio.run(open_only())
+    assert "use `async with database:` per event loop" in caplog.text
+    asyncio.run(database.close())
+
+
+async def test_read_stores_refuse_writes_behind_a_transaction_pooler(
+    codeflow_settings: Settings, codeflow_connection: asyncpg.Connection, make_user: MakeUser
+) -> None:
+    """A transaction pooler takes no start-up settings, so the read pool's
+    default_transaction_read_only is not there: a write through `Database.read` is
+    refused by the layer, and a `read.transaction()` is READ ONLY on the server (before:
+    both wrote to the primary)."""
+    user_id = await make_user()
+    async with Database(codeflow_settings.model_copy(update={"db_transaction_pooler": True})) as database:
+        with pytest.raises(QueryFailed) as single:
+            await database.read.profiles.create_user_profile(user_id, github_id=1, username="reader")
+        assert single.value.sqlstate == "25006"
+        with pytest.raises(QueryFailed) as in_transaction:
+            async with database.read.transaction() as tx:
+                await tx.profiles.create_user_profile(user_id, github_id=1, username="reader")
+        assert in_transaction.value.sqlstate == "25006"
+    assert await codeflow_connection.fetchval("SELECT count(*) FROM user_profiles") == 0

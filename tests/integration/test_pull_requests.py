@@ -624,6 +624,39 @@ async def test_private_repository_prs_are_shown_only_within_the_verification_win
     assert await visible(prs, snoop) == ([], [], [])
 
 
+async def test_a_repository_that_turns_private_is_hidden_from_users_nobody_verified(
+    prs: PullRequestStore,
+    codeflow_database: Database,
+    codeflow_connection: asyncpg.Connection,
+    make_user: MakeUser,
+) -> None:
+    """Visibility is the repository's: one user's sync learning that it turned private
+    hides it from every other user whose access was not verified within the window
+    (before: their rows kept private=false, and the window never applied to them)."""
+    owner = await make_monitor(codeflow_database, make_user, "owner", 1, (HELLO, "octocat/Hello-World", True))
+    watcher = await make_monitor(
+        codeflow_database, make_user, "watcher", 2, (HELLO, "octocat/Hello-World", True)
+    )
+    await prs.upsert_pull_requests([pr(1, repo=HELLO, minutes=1)])
+    await age_verification(codeflow_connection, watcher, timedelta(days=2))
+    assert await visible(prs, watcher) == ([1], ["octocat/Hello-World"], [1]), (
+        "public: the window does not apply"
+    )
+
+    assert (
+        await codeflow_database.repositories.verify_repository_access(
+            owner, private_by_github_id={HELLO: True}
+        )
+        == 1
+    )
+    assert await visible(prs, owner) == ([1], ["octocat/Hello-World"], [1]), "verified just now"
+    assert await visible(prs, watcher) == ([], [], []), "private now, and the watcher's check lapsed"
+    watcher_row = await codeflow_database.repositories.get_repository_by_github_id(watcher, github_id=HELLO)
+    assert watcher_row.private
+    assert watcher_row.access_verified_at is not None
+    assert datetime.now(UTC) - watcher_row.access_verified_at > timedelta(days=1), "not verified for them"
+
+
 async def test_private_access_window_setting_is_honoured(
     codeflow_settings: Settings,
     codeflow_database: Database,
@@ -700,12 +733,14 @@ async def test_prune_keeps_a_repository_someone_else_still_monitors(
         codeflow_database, make_user, "hubot", 480938, (SPOON, "octocat/Spoon-Knife", True)
     )
     await prs.upsert_pull_requests([pr(1, repo=HELLO), pr(2, repo=SPOON)])
-    mine = await codeflow_database.repositories.get_repository_by_github_id(user_id, SPOON)
+    mine = await codeflow_database.repositories.get_repository_by_github_id(user_id, github_id=SPOON)
     await codeflow_database.repositories.delete_repository(user_id, repository_id=mine.id)
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=0, expired=0)
     await codeflow_database.repositories.delete_repository(
         other,
-        repository_id=(await codeflow_database.repositories.get_repository_by_github_id(other, SPOON)).id,
+        repository_id=(
+            await codeflow_database.repositories.get_repository_by_github_id(other, github_id=SPOON)
+        ).id,
     )
     assert await prs.prune_pull_requests() == PruneResult(unmonitored=1, expired=0)
     assert [item.id for item in (await prs.get_dashboard(user_id)).items] == [1]

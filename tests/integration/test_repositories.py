@@ -50,9 +50,13 @@ async def test_add_and_read_back_by_every_key(codeflow_database: Database, user_
     assert added.is_active
     assert await codeflow_database.repositories.get_repository(user_id, repository_id=added.id) == added
     assert await codeflow_database.repositories.get_repository(user_id, repository_id=str(added.id)) == added
-    assert await codeflow_database.repositories.get_repository_by_github_id(user_id, 1296269) == added
     assert (
-        await codeflow_database.repositories.get_repository_by_full_name(user_id, "OCTOCAT/hello-world")
+        await codeflow_database.repositories.get_repository_by_github_id(user_id, github_id=1296269) == added
+    )
+    assert (
+        await codeflow_database.repositories.get_repository_by_full_name(
+            user_id, full_name="OCTOCAT/hello-world"
+        )
         == added
     )
     assert await codeflow_database.repositories.get_user_repositories(user_id) == [added]
@@ -100,7 +104,9 @@ async def test_two_users_may_monitor_the_same_repository(
     mine = await codeflow_database.repositories.add_repository(user_id, **repo())
     theirs = await codeflow_database.repositories.add_repository(other, **repo())
     assert mine.id != theirs.id
-    assert (await codeflow_database.repositories.get_repository_by_github_id(other, 1296269)).user_id == other
+    assert (
+        await codeflow_database.repositories.get_repository_by_github_id(other, github_id=1296269)
+    ).user_id == other
 
 
 async def test_concurrent_adds_of_one_repository_have_one_winner(
@@ -118,7 +124,9 @@ async def test_concurrent_adds_of_one_repository_have_one_winner(
 
 async def test_github_ids_above_int4(codeflow_database: Database, user_id: str) -> None:
     added = await codeflow_database.repositories.add_repository(user_id, **repo(2**40, "github/linguist"))
-    assert (await codeflow_database.repositories.get_repository_by_github_id(user_id, 2**40)).id == added.id
+    assert (
+        await codeflow_database.repositories.get_repository_by_github_id(user_id, github_id=2**40)
+    ).id == added.id
 
 
 async def test_update_and_delete(codeflow_database: Database, user_id: str) -> None:
@@ -203,7 +211,7 @@ async def test_add_repository_needs_githubs_private_flag(
     assert await codeflow_connection.fetchval("SELECT count(*) FROM repositories") == 0
 
 
-async def test_verify_repository_access_renews_and_corrects_only_the_users_rows(
+async def test_verify_repository_access_renews_the_users_rows_and_corrects_everyones_flag(
     codeflow_database: Database,
     codeflow_connection: asyncpg.Connection,
     user_id: str,
@@ -237,7 +245,8 @@ async def test_verify_repository_access_renews_and_corrects_only_the_users_rows(
     assert old.private and old.access_verified_at is not None
     assert old.access_verified_at < after.access_verified_at, "an unlisted repository is left alone"
     their_row = await codeflow_database.repositories.get_repository(other, repository_id=theirs.id)
-    assert their_row.private and their_row.access_verified_at is not None
+    assert not their_row.private, "the private flag is the repository's: every user's row takes it"
+    assert their_row.access_verified_at is not None
     assert their_row.access_verified_at < after.access_verified_at, "another user's row is not verified"
     assert (
         await codeflow_database.repositories.verify_repository_access(user_id, private_by_github_id={}) == 0
@@ -300,6 +309,21 @@ async def test_transaction_commits_or_rolls_back_together(codeflow_database: Dat
     assert not (
         await codeflow_database.repositories.get_repository(user_id, repository_id=first.id)
     ).is_active
+
+
+async def test_a_transactions_stores_refuse_calls_after_its_block(
+    codeflow_database: Database, user_id: str
+) -> None:
+    """A programming error, reported as one: not a `DatabaseUnavailable` a caller would
+    retry (before: asyncpg's "released back to the pool", read as a lost connection)."""
+    async with codeflow_database.transaction() as tx:
+        async with tx.transaction() as savepoint:
+            await savepoint.profiles.count_user_profiles()
+        with pytest.raises(QueryFailed, match="transaction block has ended"):
+            await savepoint.profiles.count_user_profiles()
+        await tx.profiles.count_user_profiles()
+    with pytest.raises(QueryFailed, match="transaction block has ended"):
+        await tx.repositories.get_user_repositories(user_id)
 
 
 async def test_a_failure_caught_inside_a_transaction_is_not_committed_silently(

@@ -329,3 +329,34 @@ async def test_upsert_pull_requests_refuses_what_is_not_a_batch(prs: PullRequest
 async def test_strict_dashboard_arguments(prs: PullRequestStore, arguments: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput):
         await prs.get_dashboard("user", **arguments)
+
+
+async def test_credential_ids_in_either_base64_alphabet_are_stored(
+    auth: AuthStore, codeflow_connection: asyncpg.Connection, make_user: MakeUser
+) -> None:
+    """@auth/core writes credentialID with Buffer.toString("base64"): `+`, `/` and `=`
+    (before: refused by the model and by the CHECK, so passkey sign-up broke)."""
+    user_id = await make_user()
+    fields = {
+        "user_id": user_id,
+        "provider_account_id": "1",
+        "credential_public_key": "a2V5",
+        "counter": 0,
+        "credential_device_type": "singleDevice",
+        "credential_backed_up": False,
+    }
+    for credential_id in ("q+/Zx9ab0w==", "q-_Zx9ab0w"):
+        await auth.create_authenticator(credential_id=credential_id, **fields)  # type: ignore[arg-type]
+        assert (await auth.get_authenticator(credential_id)) is not None
+    for credential_id in ("not base64", "é"):
+        await refused(
+            codeflow_connection,
+            auth.create_authenticator(credential_id=credential_id, **fields),  # type: ignore[arg-type]
+        )
+    with pytest.raises(asyncpg.CheckViolationError):
+        await codeflow_connection.execute(
+            "INSERT INTO authenticators (credential_id, user_id, provider_account_id,"
+            " credential_public_key, counter, credential_device_type, credential_backed_up)"
+            " VALUES ('a b', $1, '1', 'k', 0, 's', false)",
+            user_id,
+        )
