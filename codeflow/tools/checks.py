@@ -302,7 +302,7 @@ def _nullable(output: str, origins: _Origins, top: Mapping[str, Any]) -> bool:
 
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'(?:::[\w ]+)?|-?\d+(?:\.\d+)?|true|false")
-_NOT_NULL_FUNCTIONS = ("count", "pg_is_in_recovery", "now", "current_setting", "EXISTS")
+_NOT_NULL_FUNCTIONS = ("count", "pg_is_in_recovery", "pg_current_wal_lsn", "now", "current_setting", "EXISTS")
 
 
 def _never_null(expression: str, exists: frozenset[str]) -> bool:
@@ -310,6 +310,9 @@ def _never_null(expression: str, exists: frozenset[str]) -> bool:
         return True
     while expression.startswith("(") and _closing(expression, 0) == len(expression) - 1:
         expression = expression[1:-1].strip()
+    cast = re.fullmatch(r"(.*)::[\w ]+(?:\[\])?", expression, re.S)
+    if cast and expression.startswith("(") and _closing(expression, 0) == len(cast.group(1)) - 1:
+        return _never_null(cast.group(1), exists)  # a cast keeps NULL NULL, and only NULL
     if expression.startswith("NOT "):
         return _never_null(expression[4:].strip(), exists)
     operands = _split_top(expression, (" AND ", " OR "))
