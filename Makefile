@@ -116,10 +116,10 @@ verify-sql: $(STAMP) ## every query checked against a fresh test schema; plan gu
 verify-migrations: $(STAMP) ## each migration's down undoes its up (catalog diff); foreign keys indexed; no duplicate indexes
 	$(CLI) verify-migrations
 
-types: $(STAMP) ## regenerate codeflow/query_types.py (the typed Store._run) from the SQL
+types: $(STAMP) ## regenerate codeflow/generated_queries.py (a typed function per query) from the SQL
 	$(CLI) types
 
-types-check: $(STAMP) ## fail if codeflow/query_types.py is stale
+types-check: $(STAMP) ## fail if codeflow/generated_queries.py is stale
 	$(CLI) types --check
 
 docs: $(STAMP) ## regenerate docs/queries.md, the query catalog with plans

@@ -51,7 +51,9 @@ class Script:
 def render(script: Script) -> str:
     query = all_queries()[script.query]
     expressions = query.args(script.arguments)
-    sql = re.sub(r"\$(\d+)", lambda match: f"({expressions[int(match.group(1)) - 1]})", query.sql)
+    # Without the leading /* codeflow:<name> */: pgbench would read `:<name>` as a variable.
+    text = query.sql.removeprefix(f"/* codeflow:{query.name} */ ")
+    sql = re.sub(r"\$(\d+)", lambda match: f"({expressions[int(match.group(1)) - 1]})", text)
     # pgbench ends a statement at the line's end unless it ends with ';'.
     body = " ".join(line.strip() for line in sql.splitlines() if line.strip())
     return "\n".join((*script.variables, body.rstrip(";") + ";")) + "\n"

@@ -14,28 +14,15 @@ the package's query log never records parameter values. See docs/auth.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self, TypedDict, TypeVar, Unpack
+from typing import Annotated, Any, Self, TypedDict, Unpack
 
 from pydantic import AfterValidator, Field, TypeAdapter
 
-from codeflow.errors import register_constraint_messages
+from codeflow import generated_queries as sql
 from codeflow.models import BIGINT_MAX, Input, Row, Text, Timestamp, UserId, bounded
-from codeflow.store import BATCH_SIZE, Store, build, declare_results, found, in_batches, text, validated
-
-register_constraint_messages(
-    {
-        "users_email_key": "a user with this e-mail address already exists",
-        "accounts_provider_provider_account_id_key": "this provider account is already linked",
-        "accounts_user_id_fkey": "no such user",
-        "sessions_session_token_key": "a session with this token already exists",
-        "sessions_user_id_fkey": "no such user",
-        "verification_tokens_pkey": "this verification token already exists",
-        "authenticators_pkey": "this authenticator is already registered",
-        "authenticators_credential_id_key": "an authenticator with this credential id already exists",
-        "authenticators_user_id_fkey": "no such user",
-    }
-)
+from codeflow.store import BATCH_SIZE, Store, build, found, in_batches, text, validated, written
 
 INT4_MAX = 2**31 - 1
 
@@ -52,8 +39,6 @@ Instant = Annotated[Timestamp, AfterValidator(_utc_milliseconds)]
 # Text columns by their bound (codeflow.models.MAX_LENGTH); credentials stay out of repr.
 ExpiresAt = Annotated[int, Field(strict=True, ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]
 Counter = Annotated[int, Field(strict=True, ge=0, le=INT4_MAX)]
-
-R = TypeVar("R", bound=Row)
 
 
 # --- users -------------------------------------------------------------------------
@@ -142,9 +127,9 @@ class SessionAndUser(Input):
     user: AdapterUser
 
     @classmethod
-    def from_row(cls, row: Any) -> Self:
+    def from_row(cls, row: Mapping[str, object]) -> Self:
         """Build from the joined row of `get_auth_session_and_user` (user columns prefixed)."""
-        values = dict(row)
+        values: dict[str, Any] = dict(row)
         user = {name: values.pop(f"user_{name}") for name in UserFields.model_fields}
         # Row.from_row: a stored row that does not fit is a QueryFailed naming the fields.
         return cls(
@@ -186,12 +171,11 @@ class PurgeCounts(Input):
     verification_tokens: int
 
 
-_PurgeQuery = Literal["delete_expired_auth_sessions", "delete_expired_auth_verification_tokens"]
 _INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
 _COUNTER: TypeAdapter[int] = TypeAdapter(Counter)
 
 
-class _SessionAndUserRow(TypedDict):
+class SessionAndUserRow(TypedDict):
     """The joined row of `get_auth_session_and_user`; `SessionAndUser.from_row` reshapes it."""
 
     id: str
@@ -202,31 +186,6 @@ class _SessionAndUserRow(TypedDict):
     user_email: str | None
     user_email_verified: datetime | None
     user_image: str | None
-
-
-declare_results(
-    create_auth_user=AdapterUser,
-    get_auth_user=AdapterUser,
-    get_auth_user_by_email=AdapterUser,
-    get_auth_user_by_account=AdapterUser,
-    update_auth_user=AdapterUser,
-    delete_auth_user=AdapterUser,
-    create_auth_account=AdapterAccount,
-    get_auth_account=AdapterAccount,
-    delete_auth_account=AdapterAccount,
-    create_auth_session=AdapterSession,
-    get_auth_session_and_user=_SessionAndUserRow,
-    update_auth_session=AdapterSession,
-    delete_auth_session=AdapterSession,
-    delete_expired_auth_sessions=int,
-    create_auth_verification_token=VerificationToken,
-    delete_auth_verification_token=VerificationToken,
-    delete_expired_auth_verification_tokens=int,
-    create_auth_authenticator=Authenticator,
-    get_auth_authenticator=Authenticator,
-    list_auth_authenticators=Authenticator,
-    update_auth_authenticator_counter=Authenticator,
-)
 
 
 class AuthStore(Store):
@@ -248,37 +207,55 @@ class AuthStore(Store):
         `AlreadyExists` if the e-mail address (or id) is taken.
         """
         new = build(NewUser, id=user_id, name=name, email=email, email_verified=email_verified, image=image)
-        row = await self._run("create_auth_user", user_id=new.id, **new.model_dump(exclude={"id"}))
-        return AdapterUser.from_row(row)
+        created = await sql.create_auth_user(
+            self._runner,
+            user_id=new.id,
+            name=new.name,
+            email=new.email,
+            email_verified=new.email_verified,
+            image=new.image,
+        )
+        return written(created, "create_auth_user")
 
     async def get_user(self, user_id: str) -> AdapterUser | None:
         """The user with this id, or None."""
-        return _maybe(AdapterUser, await self._run("get_auth_user", user_id=text(user_id, "user_id")))
+        return await sql.get_auth_user(self._runner, user_id=text(user_id, "user_id"))
 
     async def get_user_by_email(self, email: str) -> AdapterUser | None:
         """The user with exactly this e-mail address, or None."""
-        return _maybe(AdapterUser, await self._run("get_auth_user_by_email", email=text(email, "email")))
+        return await sql.get_auth_user_by_email(self._runner, email=text(email, "email"))
 
     async def get_user_by_account(self, *, provider: str, provider_account_id: str) -> AdapterUser | None:
         """The user this provider account is linked to, or None."""
-        row = await self._run("get_auth_user_by_account", **_account_key(provider, provider_account_id))
-        return _maybe(AdapterUser, row)
+        return await sql.get_auth_user_by_account(
+            self._runner,
+            provider=text(provider, "provider"),
+            provider_account_id=text(provider_account_id, "provider_account_id"),
+        )
 
     async def update_user(self, user_id: str, **changes: Unpack[UserChanges]) -> AdapterUser:
         """Change the given fields, keep the others; `NotFound` if there is no such user,
         `AlreadyExists` if the new e-mail address is taken."""
         given = build(UserFields, **changes)
-        values: dict[str, Any] = {}
-        for field, value in given.model_dump().items():
-            values[f"set_{field}"] = field in given.model_fields_set
-            values[field] = value
-        row = await self._run("update_auth_user", user_id=text(user_id, "user_id"), **values)
-        return AdapterUser.from_row(found(row, "user"))
+        changed = given.model_fields_set
+        user = await sql.update_auth_user(
+            self._runner,
+            user_id=text(user_id, "user_id"),
+            set_name="name" in changed,
+            name=given.name,
+            set_email="email" in changed,
+            email=given.email,
+            set_email_verified="email_verified" in changed,
+            email_verified=given.email_verified,
+            set_image="image" in changed,
+            image=given.image,
+        )
+        return found(user, "user")
 
     async def delete_user(self, user_id: str) -> AdapterUser | None:
         """Delete a user with its accounts, sessions and authenticators; the deleted user,
         or None if there was none."""
-        return _maybe(AdapterUser, await self._run("delete_auth_user", user_id=text(user_id, "user_id")))
+        return await sql.delete_auth_user(self._runner, user_id=text(user_id, "user_id"))
 
     # --- accounts --------------------------------------------------------------------
 
@@ -318,18 +295,37 @@ class AuthStore(Store):
             id_token=id_token,
             session_state=session_state,
         )
-        row = await self._run("create_auth_account", **account.model_dump())
-        return AdapterAccount.from_row(row)
+        created = await sql.create_auth_account(
+            self._runner,
+            user_id=account.user_id,
+            type=account.type,
+            provider=account.provider,
+            provider_account_id=account.provider_account_id,
+            refresh_token=account.refresh_token,
+            access_token=account.access_token,
+            expires_at=account.expires_at,
+            token_type=account.token_type,
+            scope=account.scope,
+            id_token=account.id_token,
+            session_state=account.session_state,
+        )
+        return written(created, "create_auth_account")
 
     async def get_account(self, *, provider: str, provider_account_id: str) -> AdapterAccount | None:
         """The linked account of this provider and provider account id, or None."""
-        row = await self._run("get_auth_account", **_account_key(provider, provider_account_id))
-        return _maybe(AdapterAccount, row)
+        return await sql.get_auth_account(
+            self._runner,
+            provider=text(provider, "provider"),
+            provider_account_id=text(provider_account_id, "provider_account_id"),
+        )
 
     async def unlink_account(self, *, provider: str, provider_account_id: str) -> AdapterAccount | None:
         """Unlink a provider account; the deleted account, or None if there was none."""
-        row = await self._run("delete_auth_account", **_account_key(provider, provider_account_id))
-        return _maybe(AdapterAccount, row)
+        return await sql.delete_auth_account(
+            self._runner,
+            provider=text(provider, "provider"),
+            provider_account_id=text(provider_account_id, "provider_account_id"),
+        )
 
     # --- sessions --------------------------------------------------------------------
 
@@ -339,27 +335,30 @@ class AuthStore(Store):
         `AlreadyExists` if the token is taken; `ReferencedRowMissing` if there is no such user.
         """
         new = build(NewSession, session_token=session_token, user_id=user_id, expires=expires)
-        return AdapterSession.from_row(await self._run("create_auth_session", **new.model_dump()))
+        created = await sql.create_auth_session(
+            self._runner, session_token=new.session_token, user_id=new.user_id, expires=new.expires
+        )
+        return written(created, "create_auth_session")
 
     async def get_session_and_user(self, session_token: str) -> SessionAndUser | None:
         """The session with this token and its user; None if there is none or it has
         expired (by the database clock)."""
-        row = await self._run("get_auth_session_and_user", session_token=text(session_token, "session_token"))
+        row = await sql.get_auth_session_and_user(
+            self._runner, session_token=text(session_token, "session_token")
+        )
         return None if row is None else SessionAndUser.from_row(row)
 
     async def update_session(self, session_token: str, *, expires: datetime) -> AdapterSession | None:
         """Move a session's expiry; the updated session, or None if there is none."""
-        row = await self._run(
-            "update_auth_session",
+        return await sql.update_auth_session(
+            self._runner,
             session_token=text(session_token, "session_token"),
             expires=validated(_INSTANT, expires, "expires"),
         )
-        return _maybe(AdapterSession, row)
 
     async def delete_session(self, session_token: str) -> AdapterSession | None:
         """End a session (sign-out); the deleted session, or None if there was none."""
-        row = await self._run("delete_auth_session", session_token=text(session_token, "session_token"))
-        return _maybe(AdapterSession, row)
+        return await sql.delete_auth_session(self._runner, session_token=text(session_token, "session_token"))
 
     # --- verification tokens ---------------------------------------------------------
 
@@ -368,20 +367,18 @@ class AuthStore(Store):
     ) -> VerificationToken:
         """Store a one-time token (Auth.js passes it hashed); `AlreadyExists` if it exists."""
         new = build(VerificationToken, identifier=identifier, token=token, expires=expires)
-        return VerificationToken.from_row(
-            await self._run("create_auth_verification_token", **new.model_dump())
+        created = await sql.create_auth_verification_token(
+            self._runner, identifier=new.identifier, token=new.token, expires=new.expires
         )
+        return written(created, "create_auth_verification_token")
 
     async def use_verification_token(self, *, identifier: str, token: str) -> VerificationToken | None:
         """Delete and return the token in one statement: of concurrent uses exactly one
         gets it. None if there is no such token for this identifier. An expired token is
         still returned (and deleted), as by the Prisma adapter: Auth.js checks `expires`."""
-        row = await self._run(
-            "delete_auth_verification_token",
-            identifier=text(identifier, "identifier"),
-            token=text(token, "token"),
+        return await sql.delete_auth_verification_token(
+            self._runner, identifier=text(identifier, "identifier"), token=text(token, "token")
         )
-        return _maybe(VerificationToken, row)
 
     # --- authenticators (WebAuthn) ---------------------------------------------------
 
@@ -414,29 +411,38 @@ class AuthStore(Store):
             credential_backed_up=credential_backed_up,
             transports=transports,
         )
-        return Authenticator.from_row(
-            await self._run("create_auth_authenticator", **authenticator.model_dump())
+        created = await sql.create_auth_authenticator(
+            self._runner,
+            credential_id=authenticator.credential_id,
+            user_id=authenticator.user_id,
+            provider_account_id=authenticator.provider_account_id,
+            credential_public_key=authenticator.credential_public_key,
+            counter=authenticator.counter,
+            credential_device_type=authenticator.credential_device_type,
+            credential_backed_up=authenticator.credential_backed_up,
+            transports=authenticator.transports,
         )
+        return written(created, "create_auth_authenticator")
 
     async def get_authenticator(self, credential_id: str) -> Authenticator | None:
         """The authenticator with this credential id, or None."""
-        row = await self._run("get_auth_authenticator", credential_id=text(credential_id, "credential_id"))
-        return _maybe(Authenticator, row)
+        return await sql.get_auth_authenticator(
+            self._runner, credential_id=text(credential_id, "credential_id")
+        )
 
     async def list_authenticators_by_user_id(self, user_id: str) -> list[Authenticator]:
         """The user's authenticators by credential id; empty for an unknown user."""
-        rows = await self._run("list_auth_authenticators", user_id=text(user_id, "user_id"))
-        return [Authenticator.from_row(row) for row in rows]
+        return await sql.list_auth_authenticators(self._runner, user_id=text(user_id, "user_id"))
 
     async def update_authenticator_counter(self, credential_id: str, counter: int) -> Authenticator:
         """Store a new signature counter; `NotFound` if there is no such authenticator
         (the adapter contract requires an error here, not None)."""
-        row = await self._run(
-            "update_auth_authenticator_counter",
+        authenticator = await sql.update_auth_authenticator_counter(
+            self._runner,
             credential_id=text(credential_id, "credential_id"),
             counter=validated(_COUNTER, counter, "counter"),
         )
-        return Authenticator.from_row(found(row, "authenticator"))
+        return found(authenticator, "authenticator")
 
     # --- housekeeping ----------------------------------------------------------------
 
@@ -448,20 +454,10 @@ class AuthStore(Store):
         """
         batch = validated(BATCH_SIZE, batch_size, "batch_size")
         return PurgeCounts(
-            sessions=await self._purge("delete_expired_auth_sessions", batch),
-            verification_tokens=await self._purge("delete_expired_auth_verification_tokens", batch),
+            sessions=await in_batches(
+                lambda: sql.delete_expired_auth_sessions(self._runner, batch_size=batch), batch
+            ),
+            verification_tokens=await in_batches(
+                lambda: sql.delete_expired_auth_verification_tokens(self._runner, batch_size=batch), batch
+            ),
         )
-
-    async def _purge(self, query_name: _PurgeQuery, batch: int) -> int:
-        return await in_batches(lambda: self._run(query_name, batch_size=batch), batch)
-
-
-def _maybe(model: type[R], row: Any) -> R | None:
-    return None if row is None else model.from_row(row)
-
-
-def _account_key(provider: str, provider_account_id: str) -> dict[str, str]:
-    return {
-        "provider": text(provider, "provider"),
-        "provider_account_id": text(provider_account_id, "provider_account_id"),
-    }

@@ -98,10 +98,29 @@ class QueryFailed(CodeflowError):
     """The database rejected a statement for a reason no other error describes."""
 
 
-# What a violated constraint means to a caller, by constraint name; each store module
-# registers its tables' constraints. A name missing here still maps to the right class,
+# What a violated constraint means to a caller, by constraint name: the one table of
+# them, next to the errors it shapes. A name missing here still maps to the right class,
 # with the constraint named in the message.
-_CONSTRAINT_MESSAGES: dict[str, str] = {}
+CONSTRAINT_MESSAGES: dict[str, str] = {
+    "user_profiles_user_id_key": "this user already has a profile",
+    "user_profiles_github_id_key": "a profile with this GitHub id already exists",
+    "user_profiles_username_key": "a profile with this GitHub login already exists",
+    "user_profiles_user_id_fkey": "no such user",
+    "repositories_user_id_github_id_key": "the user already monitors this repository",
+    "repositories_user_id_full_name_key": "the user already monitors a repository with this name",
+    "users_email_key": "a user with this e-mail address already exists",
+    "accounts_provider_provider_account_id_key": "this provider account is already linked",
+    "accounts_user_id_fkey": "no such user",
+    "sessions_session_token_key": "a session with this token already exists",
+    "sessions_user_id_fkey": "no such user",
+    "verification_tokens_pkey": "this verification token already exists",
+    "authenticators_pkey": "this authenticator is already registered",
+    "authenticators_credential_id_key": "an authenticator with this credential id already exists",
+    "authenticators_user_id_fkey": "no such user",
+    "pull_requests_id_key": (
+        "this pull request id is cached under another repository or number, which GitHub never changes"
+    ),
+}
 
 _UNAVAILABLE = (
     OSError,
@@ -128,9 +147,14 @@ _POOL_CLOSED = ("pool is closing", "pool is closed")
 _NAMES_NO_VALUES = frozenset({"08", "0A", "25", "28", "3D", "3F", "40", "42", "53", "54", "55", "57", "58"})
 
 
-def register_constraint_messages(messages: dict[str, str]) -> None:
-    """Add the domain messages for the constraints of a store module's tables."""
-    _CONSTRAINT_MESSAGES.update(messages)
+def _client_data_error(exc: BaseException) -> bool:
+    """asyncpg's own DataError (an argument it could not encode), which it does not
+    export: the public InterfaceError that is also a ValueError, bar a configuration error."""
+    return (
+        isinstance(exc, asyncpg.InterfaceError)
+        and isinstance(exc, ValueError)
+        and not isinstance(exc, asyncpg.ClientConfigurationError)
+    )
 
 
 def translate(exc: BaseException, *, query: str) -> CodeflowError:
@@ -146,14 +170,14 @@ def translate(exc: BaseException, *, query: str) -> CodeflowError:
     fields = _fields(exc)
     constraint = fields["constraint"]
     if isinstance(exc, asyncpg.UniqueViolationError):
-        meaning = _CONSTRAINT_MESSAGES.get(constraint or "")
+        meaning = CONSTRAINT_MESSAGES.get(constraint or "")
         return AlreadyExists(meaning or f"{query}: duplicate ({constraint})", **fields)
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
-        meaning = _CONSTRAINT_MESSAGES.get(constraint or "")
+        meaning = CONSTRAINT_MESSAGES.get(constraint or "")
         return ReferencedRowMissing(meaning or f"{query}: referenced row missing ({constraint})", **fields)
     if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.NotNullViolationError)):
         return InvalidInput(f"{query}: {describe(exc)} ({constraint or fields['column']})", **fields)
-    if isinstance(exc, (asyncpg.DataError, asyncpg.exceptions._base.DataError)):
+    if isinstance(exc, asyncpg.DataError) or _client_data_error(exc):
         # Both the server's class 22 errors and asyncpg's encoding errors quote the
         # offending value, which may be a token or an e-mail address: describe() leaves it out.
         return InvalidInput(f"{query}: a value was rejected: {describe(exc)}", **fields)
@@ -179,9 +203,7 @@ def describe(exc: BaseException) -> str:
     else:
         # Client-side errors of the socket or the driver's state, never its encoders
         # (asyncpg's DataError quotes the argument it could not encode).
-        safe = isinstance(exc, (OSError, asyncpg.InterfaceError)) and not isinstance(
-            exc, asyncpg.exceptions._base.DataError
-        )
+        safe = isinstance(exc, (OSError, asyncpg.InterfaceError)) and not _client_data_error(exc)
     line = first_line(exc) if safe else ""
     return f"{name}: {line}" if line else name
 

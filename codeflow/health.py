@@ -11,10 +11,10 @@ from typing import TypedDict
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
+from codeflow import generated_queries as sql
 from codeflow.errors import CodeflowError, QueryFailed
 from codeflow.paths import MIGRATIONS_DIR
-from codeflow.queries import run
-from codeflow.store import Runner, Store, all_queries, declare_results, release
+from codeflow.store import Runner, Store, release
 
 
 class HealthReport(BaseModel):
@@ -49,27 +49,25 @@ class HealthReport(BaseModel):
     replica_error: str | None = Field(default=None, description="Why the replica could not be measured.")
 
 
-class _ServerStatus(TypedDict):
+class ServerStatus(TypedDict):
+    """The row of `get_server_status`."""
+
     server_version: str
     in_recovery: bool
 
 
-class _AppliedMigration(TypedDict):
+class AppliedMigration(TypedDict):
+    """A row of `list_applied_migrations`."""
+
     version: str
 
 
-class _ReplicaLag(TypedDict):
+class ReplicaLag(TypedDict):
+    """The row of `get_replica_lag`."""
+
     in_recovery: bool
     bytes_behind: int
     seconds_behind: float
-
-
-declare_results(
-    get_server_status=_ServerStatus,
-    list_applied_migrations=_AppliedMigration,
-    get_wal_position=str | None,
-    get_replica_lag=_ReplicaLag,
-)
 
 
 def migration_versions() -> list[str]:
@@ -109,29 +107,25 @@ class HealthStore(Store):
             "pool_in_use": size - idle,
             "pool_max": pool.get_max_size(),
         }
-        queries = all_queries()
         deadline = time.monotonic() + timeout
         try:
             async with asyncio.timeout(timeout):
                 connection = await self._runner.acquire(pool, "health")
                 try:
+                    # The connection the wait was for, so the latency is the statement's alone.
+                    runner = self._runner.on(connection)
                     start = time.perf_counter()
-                    status = await run(connection, queries["get_server_status"], (), slow_ms=float("inf"))
+                    status = await sql.get_server_status(runner)
                     latency_ms = (time.perf_counter() - start) * 1000.0
                     try:
-                        rows = await run(
-                            connection, queries["list_applied_migrations"], (), slow_ms=float("inf")
-                        )
-                        applied = {row["version"] for row in rows}
+                        applied = {row["version"] for row in await sql.list_applied_migrations(runner)}
                     except QueryFailed as exc:
                         if exc.sqlstate != "42P01":  # undefined_table: not migrated yet
                             raise
                         applied = set()
                     position = None
-                    if self._replica is not None and not status["in_recovery"]:
-                        position = await run(
-                            connection, queries["get_wal_position"], (), slow_ms=float("inf")
-                        )
+                    if self._replica is not None and status is not None and not status["in_recovery"]:
+                        position = await sql.get_wal_position(runner)
                 finally:
                     await release(pool, connection)
         except CodeflowError as exc:
@@ -142,6 +136,8 @@ class HealthStore(Store):
         # a healthy primary report unhealthy.
         replica = {} if position is None else await self._replica_lag(position, deadline - time.monotonic())
         pending = [version for version in migration_versions() if version not in applied]
+        if status is None:
+            return HealthReport(ok=False, error="health: get_server_status returned no row", **figures)
         return HealthReport(
             ok=True,
             server_version=status["server_version"],
@@ -163,11 +159,8 @@ class HealthStore(Store):
                 pool = await self._replica()
                 connection = await self._runner.acquire(pool, "health: replica")
                 try:
-                    lag = await run(
-                        connection,
-                        all_queries()["get_replica_lag"],
-                        (primary_position,),
-                        slow_ms=float("inf"),
+                    lag = await sql.get_replica_lag(
+                        self._runner.on(connection), primary_position=primary_position
                     )
                 finally:
                     await release(pool, connection)
@@ -175,6 +168,8 @@ class HealthStore(Store):
             return {"replica_error": str(exc)}
         except TimeoutError:
             return {"replica_error": f"health: the replica gave no answer within {budget_s:.3g} s"}
+        if lag is None:
+            return {"replica_error": "health: get_replica_lag returned no row"}
         return {
             "replica_in_recovery": lag["in_recovery"],
             "replica_lag_bytes": lag["bytes_behind"],

@@ -11,7 +11,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime
 
-from codeflow.errors import NotFound, register_constraint_messages
+from codeflow import generated_queries as sql
+from codeflow.errors import NotFound
 from codeflow.models import GithubId, GithubLogin, Input, Row, UserId
 from codeflow.store import (
     BATCH_SIZE,
@@ -21,21 +22,12 @@ from codeflow.store import (
     Runner,
     Store,
     build,
-    declare_full_scans,
-    declare_results,
+    counted,
     found,
     in_batches,
     text,
     validated,
-)
-
-register_constraint_messages(
-    {
-        "user_profiles_user_id_key": "this user already has a profile",
-        "user_profiles_github_id_key": "a profile with this GitHub id already exists",
-        "user_profiles_username_key": "a profile with this GitHub login already exists",
-        "user_profiles_user_id_fkey": "no such user",
-    }
+    written,
 )
 
 
@@ -57,20 +49,6 @@ class UserProfileData(Input):
     username: GithubLogin
 
 
-declare_results(
-    create_user_profile=UserProfile,
-    get_user_profile=UserProfile,
-    get_user_profile_by_github_id=UserProfile,
-    get_user_profile_by_username=UserProfile,
-    update_user_profile_last_active=bool,
-    count_user_profiles=int,
-    delete_inactive_user_profiles=int,
-)
-declare_full_scans(
-    count_user_profiles="an operator statistic, not run per request",
-)
-
-
 class ProfileStore(Store):
     """User profiles (`Database.profiles`, or a transaction's)."""
 
@@ -85,31 +63,33 @@ class ProfileStore(Store):
         `ReferencedRowMissing` if there is no such user.
         """
         new = build(UserProfileData, user_id=user_id, github_id=github_id, username=username)
-        row = await self._run("create_user_profile", **new.model_dump())
-        return UserProfile.from_row(row)
+        created = await sql.create_user_profile(
+            self._runner, user_id=new.user_id, github_id=new.github_id, username=new.username
+        )
+        return written(created, "create_user_profile")
 
     async def get_user_profile(self, user_id: str) -> UserProfile:
         """The profile of an Auth.js user; `NotFound` if it has none."""
-        row = await self._run("get_user_profile", user_id=validated(USER_ID, user_id, "user_id"))
-        return UserProfile.from_row(found(row, "user profile"))
+        profile = await sql.get_user_profile(self._runner, user_id=validated(USER_ID, user_id, "user_id"))
+        return found(profile, "user profile")
 
     async def get_user_profile_by_github_id(self, github_id: int) -> UserProfile:
         """The profile with this GitHub user id; `NotFound` if none."""
-        row = await self._run(
-            "get_user_profile_by_github_id", github_id=validated(GITHUB_ID, github_id, "github_id")
+        profile = await sql.get_user_profile_by_github_id(
+            self._runner, github_id=validated(GITHUB_ID, github_id, "github_id")
         )
-        return UserProfile.from_row(found(row, "user profile"))
+        return found(profile, "user profile")
 
     async def get_user_profile_by_username(self, username: str) -> UserProfile:
         """The profile with this GitHub login, in any case; `NotFound` if none."""
-        row = await self._run("get_user_profile_by_username", username=text(username, "username"))
-        return UserProfile.from_row(found(row, "user profile"))
+        profile = await sql.get_user_profile_by_username(self._runner, username=text(username, "username"))
+        return found(profile, "user profile")
 
     async def update_user_last_active(self, user_id: str) -> None:
         """Record activity now. Writes at most once per `DB_ACTIVITY_RESOLUTION_S`;
         `NotFound` if the user has no profile."""
-        has_profile = await self._run(
-            "update_user_profile_last_active",
+        has_profile = await sql.update_user_profile_last_active(
+            self._runner,
             user_id=validated(USER_ID, user_id, "user_id"),
             resolution=self._activity_resolution,
         )
@@ -118,7 +98,7 @@ class ProfileStore(Store):
 
     async def count_user_profiles(self) -> int:
         """How many profiles exist."""
-        return int(await self._run("count_user_profiles"))
+        return counted(await sql.count_user_profiles(self._runner))
 
     async def cleanup_inactive_users(self, days_inactive: int = 30, *, batch_size: int = 500) -> int:
         """Delete profiles (and their repositories) inactive for `days_inactive` days.
@@ -129,5 +109,5 @@ class ProfileStore(Store):
         days = validated(DAYS, days_inactive, "days_inactive")
         batch = validated(BATCH_SIZE, batch_size, "batch_size")
         return await in_batches(
-            lambda: self._run("delete_inactive_user_profiles", days=days, batch_size=batch), batch
+            lambda: sql.delete_inactive_user_profiles(self._runner, days=days, batch_size=batch), batch
         )

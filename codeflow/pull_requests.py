@@ -25,7 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from codeflow.errors import InvalidInput, register_constraint_messages
+from codeflow import generated_queries as sql
+from codeflow.errors import InvalidInput
 from codeflow.models import BIGINT_MAX, GithubId, Input, Row, Text, Timestamp, bounded
 from codeflow.store import (
     BATCH_SIZE,
@@ -34,20 +35,12 @@ from codeflow.store import (
     USER_ID,
     Runner,
     Store,
-    declare_results,
+    counted,
     flag,
     found,
     in_batches,
     invalid,
     validated,
-)
-
-register_constraint_messages(
-    {
-        "pull_requests_id_key": (
-            "this pull request id is cached under another repository or number, which GitHub never changes"
-        ),
-    }
 )
 
 PullRequestState = Literal["open", "closed", "merged"]
@@ -184,17 +177,6 @@ class PruneResult(BaseModel):
     expired: int
 
 
-declare_results(
-    upsert_pull_request=PullRequest,
-    upsert_pull_requests=int,
-    get_pull_request=PullRequest,
-    list_dashboard_pull_requests=DashboardPullRequest,
-    count_user_pull_requests=PullRequestCounts,
-    delete_unmonitored_pull_requests=int,
-    delete_expired_pull_requests=int,
-)
-
-
 class PullRequestStore(Store):
     """The pull-request cache (`Database.pull_requests`, or a transaction's).
 
@@ -213,8 +195,24 @@ class PullRequestStore(Store):
         docs/pull_requests.md says). A newer state under another PR id replaces the
         cached PR of that number. Returns the row written, or None when nothing changed.
         Safe to call concurrently with any states of the same PR."""
-        row = await self._run("upsert_pull_request", **_checked(data).model_dump())
-        return None if row is None else PullRequest.from_row(row)
+        pr = _checked(data)
+        return await sql.upsert_pull_request(
+            self._runner,
+            id=pr.id,
+            repository_github_id=pr.repository_github_id,
+            number=pr.number,
+            title=pr.title,
+            author_login=pr.author_login,
+            state=pr.state,
+            draft=pr.draft,
+            head_ref=pr.head_ref,
+            base_ref=pr.base_ref,
+            html_url=pr.html_url,
+            created_at=pr.created_at,
+            updated_at=pr.updated_at,
+            closed_at=pr.closed_at,
+            merged_at=pr.merged_at,
+        )
 
     async def upsert_pull_requests(self, batch: Sequence[PullRequestData]) -> int:
         """`upsert_pull_request` for many PRs (an API page, a webhook backlog) in one
@@ -227,22 +225,36 @@ class PullRequestStore(Store):
         checked = [_checked(data) for data in batch]
         if not checked:
             return 0
-        columns = {
-            f"{name}s": [getattr(data, name) for data in checked] for name in PullRequestData.model_fields
-        }
-        return await self._run("upsert_pull_requests", **columns)
+        stored = await sql.upsert_pull_requests(
+            self._runner,
+            ids=[pr.id for pr in checked],
+            repository_github_ids=[pr.repository_github_id for pr in checked],
+            numbers=[pr.number for pr in checked],
+            titles=[pr.title for pr in checked],
+            author_logins=[pr.author_login for pr in checked],
+            states=[pr.state for pr in checked],
+            drafts=[pr.draft for pr in checked],
+            head_refs=[pr.head_ref for pr in checked],
+            base_refs=[pr.base_ref for pr in checked],
+            html_urls=[pr.html_url for pr in checked],
+            created_ats=[pr.created_at for pr in checked],
+            updated_ats=[pr.updated_at for pr in checked],
+            closed_ats=[pr.closed_at for pr in checked],
+            merged_ats=[pr.merged_at for pr in checked],
+        )
+        return counted(stored)
 
     async def get_pull_request(self, user_id: str, *, pull_request_id: int) -> PullRequest:
         """One cached PR by GitHub's PR id, if the user may see it: the user monitors its
         repository (paused too) and, for a private one, is verified within the window.
         `NotFound` otherwise, as when it is not cached."""
-        row = await self._run(
-            "get_pull_request",
+        pull_request = await sql.get_pull_request(
+            self._runner,
             user_id=validated(USER_ID, user_id, "user_id"),
             pull_request_id=validated(GITHUB_ID, pull_request_id, "pull_request_id"),
             private_access_window=self._private_access_window,
         )
-        return PullRequest.from_row(found(row, "pull request"))
+        return found(pull_request, "pull request")
 
     async def get_dashboard(
         self,
@@ -266,8 +278,8 @@ class PullRequestStore(Store):
         draft = None if draft is None else flag(draft, "draft")
         before_updated_at, before_id = (None, None) if cursor is None else _position(cursor)
         page_size = validated(_PAGE_SIZE, limit, "limit")
-        rows = await self._run(
-            "list_dashboard_pull_requests",
+        rows = await sql.list_dashboard_pull_requests(
+            self._runner,
             user_id=validated(USER_ID, user_id, "user_id"),
             private_access_window=self._private_access_window,
             before_updated_at=before_updated_at,
@@ -281,7 +293,7 @@ class PullRequestStore(Store):
             draft=draft,
             page_size=page_size + 1,  # one more tells whether another page follows
         )
-        items = [DashboardPullRequest.from_row(row) for row in rows[:page_size]]
+        items = rows[:page_size]
         next_cursor = _cursor(items[-1].updated_at, items[-1].id) if len(rows) > page_size else None
         return DashboardPage(items=items, next_cursor=next_cursor)
 
@@ -289,12 +301,11 @@ class PullRequestStore(Store):
         """Cached PRs per state for each of the user's active repositories, by full
         name; a repository with none counts zeros; a private one outside the access
         window is left out. Empty for a user with no profile."""
-        rows = await self._run(
-            "count_user_pull_requests",
+        return await sql.count_user_pull_requests(
+            self._runner,
             user_id=validated(USER_ID, user_id, "user_id"),
             private_access_window=self._private_access_window,
         )
-        return [PullRequestCounts.from_row(row) for row in rows]
 
     async def prune_pull_requests(
         self, *, closed_retention_days: int = 90, batch_size: int = 1000
@@ -306,10 +317,10 @@ class PullRequestStore(Store):
         days = validated(DAYS, closed_retention_days, "closed_retention_days")
         batch = validated(BATCH_SIZE, batch_size, "batch_size")
         unmonitored = await in_batches(
-            lambda: self._run("delete_unmonitored_pull_requests", batch_size=batch), batch
+            lambda: sql.delete_unmonitored_pull_requests(self._runner, batch_size=batch), batch
         )
         expired = await in_batches(
-            lambda: self._run("delete_expired_pull_requests", days=days, batch_size=batch), batch
+            lambda: sql.delete_expired_pull_requests(self._runner, days=days, batch_size=batch), batch
         )
         return PruneResult(unmonitored=unmonitored, expired=expired)
 

@@ -13,25 +13,19 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
-from codeflow.errors import InvalidInput, register_constraint_messages
+from codeflow import generated_queries as sql
+from codeflow.errors import InvalidInput
 from codeflow.models import GithubId, GithubLogin, Input, RepositoryName, Row
 from codeflow.store import (
     GITHUB_ID,
     USER_ID,
     Store,
     build,
-    declare_results,
+    counted,
     flag,
     found,
     text,
     validated,
-)
-
-register_constraint_messages(
-    {
-        "repositories_user_id_github_id_key": "the user already monitors this repository",
-        "repositories_user_id_full_name_key": "the user already monitors a repository with this name",
-    }
 )
 
 _UUID: TypeAdapter[UUID] = TypeAdapter(UUID)
@@ -79,21 +73,10 @@ class RepositoryData(Input):
         return self
 
 
-class _DeletedRepository(TypedDict):
+class DeletedRepository(TypedDict):
+    """The row `delete_repository` returns."""
+
     id: UUID
-
-
-declare_results(
-    create_repository=Repository,
-    get_repository=Repository,
-    get_repository_by_github_id=Repository,
-    get_repository_by_full_name=Repository,
-    list_user_repositories=Repository,
-    count_user_repositories=RepositoryCounts,
-    update_repository=Repository,
-    verify_repository_access=int,
-    delete_repository=_DeletedRepository,
-)
 
 
 class RepositoryStore(Store):
@@ -102,12 +85,11 @@ class RepositoryStore(Store):
     async def get_user_repositories(self, user_id: str, *, active_only: bool = False) -> list[Repository]:
         """The user's repositories by full name; only active ones if `active_only`.
         Empty for a user with no profile."""
-        rows = await self._run(
-            "list_user_repositories",
+        return await sql.list_user_repositories(
+            self._runner,
             user_id=validated(USER_ID, user_id, "user_id"),
             active_only=flag(active_only, "active_only"),
         )
-        return [Repository.from_row(row) for row in rows]
 
     async def add_repository(
         self,
@@ -142,57 +124,62 @@ class RepositoryStore(Store):
             private=private,
             is_active=is_active,
         )
-        row = await self._run(
-            "create_repository", user_id=validated(USER_ID, user_id, "user_id"), **data.model_dump()
+        created = await sql.create_repository(
+            self._runner,
+            user_id=validated(USER_ID, user_id, "user_id"),
+            github_id=data.github_id,
+            name=data.name,
+            full_name=data.full_name,
+            owner=data.owner,
+            is_active=data.is_active,
+            private=data.private,
         )
-        return Repository.from_row(found(row, "user profile"))
+        return found(created, "user profile")
 
     async def get_repository(self, user_id: str, *, repository_id: UUID | str) -> Repository:
         """The user's repository with this id; `NotFound` if the user has none (another
         user's repository is not found either)."""
-        row = await self._run(
-            "get_repository",
-            user_id=validated(USER_ID, user_id, "user_id"),
-            repository_id=_uuid(repository_id),
+        repository = await sql.get_repository(
+            self._runner, user_id=validated(USER_ID, user_id, "user_id"), repository_id=_uuid(repository_id)
         )
-        return Repository.from_row(found(row, "repository"))
+        return found(repository, "repository")
 
     async def get_repository_by_github_id(self, user_id: str, *, github_id: int) -> Repository:
         """The user's repository with this GitHub id; `NotFound` if none."""
-        row = await self._run(
-            "get_repository_by_github_id",
-            user_id=validated(USER_ID, user_id, "user_id"),
-            github_id=_github_id(github_id),
+        repository = await sql.get_repository_by_github_id(
+            self._runner, user_id=validated(USER_ID, user_id, "user_id"), github_id=_github_id(github_id)
         )
-        return Repository.from_row(found(row, "repository"))
+        return found(repository, "repository")
 
     async def get_repository_by_full_name(self, user_id: str, *, full_name: str) -> Repository:
         """The user's repository called `owner/name` (any case); `NotFound` if none."""
-        row = await self._run(
-            "get_repository_by_full_name",
+        repository = await sql.get_repository_by_full_name(
+            self._runner,
             user_id=validated(USER_ID, user_id, "user_id"),
             full_name=text(full_name, "full_name"),
         )
-        return Repository.from_row(found(row, "repository"))
+        return found(repository, "repository")
 
     async def count_user_repositories(self, user_id: str) -> RepositoryCounts:
         """How many repositories the user monitors, and how many are active;
         `NotFound` if the user has no profile."""
-        row = await self._run("count_user_repositories", user_id=validated(USER_ID, user_id, "user_id"))
-        return RepositoryCounts.from_row(found(row, "user profile"))
+        counts = await sql.count_user_repositories(
+            self._runner, user_id=validated(USER_ID, user_id, "user_id")
+        )
+        return found(counts, "user profile")
 
     async def update_repository(
         self, user_id: str, *, repository_id: UUID | str, is_active: bool
     ) -> Repository:
         """Pause or resume monitoring the user's repository; `NotFound` if the user has
         no repository with this id."""
-        row = await self._run(
-            "update_repository",
+        repository = await sql.update_repository(
+            self._runner,
             user_id=validated(USER_ID, user_id, "user_id"),
             repository_id=_uuid(repository_id),
             is_active=flag(is_active, "is_active"),
         )
-        return Repository.from_row(found(row, "repository"))
+        return found(repository, "repository")
 
     async def verify_repository_access(
         self, user_id: str, *, private_by_github_id: Mapping[int, bool]
@@ -217,24 +204,18 @@ class RepositoryStore(Store):
         checked_user = validated(USER_ID, user_id, "user_id")
         if not listed:
             return 0
-        return await self._run(
-            "verify_repository_access",
-            user_id=checked_user,
-            github_ids=list(listed),
-            privates=list(listed.values()),
+        verified = await sql.verify_repository_access(
+            self._runner, user_id=checked_user, github_ids=list(listed), privates=list(listed.values())
         )
+        return counted(verified)
 
     async def delete_repository(self, user_id: str, *, repository_id: UUID | str) -> None:
         """Stop monitoring and forget the user's repository; `NotFound` if the user has
         no repository with this id."""
-        found(
-            await self._run(
-                "delete_repository",
-                user_id=validated(USER_ID, user_id, "user_id"),
-                repository_id=_uuid(repository_id),
-            ),
-            "repository",
+        deleted = await sql.delete_repository(
+            self._runner, user_id=validated(USER_ID, user_id, "user_id"), repository_id=_uuid(repository_id)
         )
+        found(deleted, "repository")
 
 
 def _uuid(value: object) -> UUID:

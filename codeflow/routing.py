@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from codeflow.errors import QueryFailed
-from codeflow.queries import Returns
+from codeflow.queries import Query, Returns
 from codeflow.settings import Settings
 from codeflow.store import Runner, all_queries
 
@@ -57,7 +57,7 @@ UNSEEN_WRITES = frozenset({"update_user_profile_last_active"})
 def changes_rows(query_name: str) -> bool:
     """True if `query_name` may insert, update or delete rows."""
     query = all_queries()[query_name]
-    return query.returns in (Returns.WRITTEN_ROW, Returns.STATUS) or bool(_CHANGES.search(query.sql))
+    return query.operation in (Returns.WRITTEN_ROW, Returns.STATUS) or bool(_CHANGES.search(query.sql))
 
 
 def is_write(query_name: str) -> bool:
@@ -96,12 +96,12 @@ class PrimaryRunner(Runner):
 
     __slots__ = ()
 
-    async def execute(self, query_name: str, /, **values: Any) -> Any:
+    async def execute(self, query: Query, /, *args: Any) -> Any:
         try:
-            return await super().execute(query_name, **values)
+            return await super().execute(query, *args)
         finally:
             # Also when it failed: a write whose answer was lost may have committed.
-            if is_write(query_name):
+            if is_write(query.name):
                 note_write()
 
     @asynccontextmanager
@@ -132,12 +132,12 @@ class ReplicaRunner(Runner):
         self._open_primary = open_primary
         self._window_s = window_s
 
-    async def execute(self, query_name: str, /, **values: Any) -> Any:
-        if changes_rows(query_name):
+    async def execute(self, query: Query, /, *args: Any) -> Any:
+        if changes_rows(query.name):
             # The server refuses it on a read-only pool, but a transaction pooler's pool
             # carries no start-up settings: refuse it here, with the server's SQLSTATE.
-            raise QueryFailed(f"{query_name}: a write sent to Database.read", sqlstate="25006")
-        return await super().execute(query_name, **values)
+            raise QueryFailed(f"{query.name}: a write sent to Database.read", sqlstate="25006")
+        return await super().execute(query, *args)
 
     def traced_server_url(self, settings: Settings) -> str | None:
         # With a replica, a read goes there or (read-your-writes) to the primary.

@@ -1,7 +1,8 @@
 """`Store`, the base of the package's typed stores; `Runner`, where their statements
 run; and the input checks the stores share.
 
-A store runs named queries (codeflow.queries) on a pool, or inside a transaction on one
+A store runs named queries (codeflow.queries, through the typed functions generated from
+them in codeflow.generated_queries) on a pool, or inside a transaction on one
 connection, so several calls commit or roll back together (`codeflow.Database`).
 """
 
@@ -12,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -36,9 +37,6 @@ from codeflow.retry import Backoff
 from codeflow.settings import Settings
 from codeflow.tracing import QueryTracer
 
-if TYPE_CHECKING:
-    from codeflow.query_types import RunQuery
-
 Connection = asyncpg.Connection | PoolConnectionProxy
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -54,23 +52,6 @@ BATCH_SIZE: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(strict=True, ge=
 # runs again at most twice more. The deadlock detector has already spent deadlock_timeout
 # (1 s by default) before it picks a victim, so the waits between attempts stay short.
 CONFLICT_RETRY = Backoff(attempts=3, first_delay_s=0.02, max_delay_s=0.2)
-
-# What each query hands back, declared by the module that runs it (`declare_results`):
-# codeflow.tools.checks verifies every declaration against the SQL and generates the types.
-QUERY_RESULTS: dict[str, object] = {}
-# Queries allowed to read a whole large table, with the reason (`declare_full_scans`).
-FULL_SCANS: dict[str, str] = {}
-
-
-def declare_results(**results: object) -> None:
-    """Declare, by query name, the pydantic model (or TypedDict) each row of a query
-    becomes, or for a `$` query the Python type of its value. A `!` query needs none."""
-    QUERY_RESULTS.update(results)
-
-
-def declare_full_scans(**reasons: str) -> None:
-    """Exempt queries from the plan guard's sequential-scan check, saying why."""
-    FULL_SCANS.update(reasons)
 
 
 @cache
@@ -155,14 +136,19 @@ class Runner:
             self._pool = await self._open_pool()
         return self.pool
 
-    async def execute(self, query_name: str, /, **values: Any) -> Any:
-        query = all_queries()[query_name]
-        args = query.args(values)
+    async def execute(self, query: Query, /, *args: Any) -> Any:
+        """Run `query` with its parameters in `query.params` order; what `run` returns.
+        Called by the generated, typed functions (codeflow.generated_queries)."""
         if self._tracer is None:
             return await self._execute(query, args)
-        return await self._tracer.run(query_name, lambda: self._execute(query, args))
+        return await self._tracer.run(query.name, lambda: self._execute(query, args))
 
-    async def _execute(self, query: Query, args: list[Any]) -> Any:
+    def on(self, connection: Connection) -> Runner:
+        """A runner for statements on `connection` (checked out by the caller), with
+        this one's settings and tracer; a conflict there is the caller's to handle."""
+        return Runner(self.settings, pool=self._pool, connection=connection, tracer=self._tracer)
+
+    async def _execute(self, query: Query, args: tuple[Any, ...]) -> Any:
         if self._connection is not None:
             if self._level is not None and self._level.ended:
                 # The connection is back in the pool (maybe serving another request):
@@ -199,7 +185,7 @@ class Runner:
                 )
             await asyncio.sleep(delay)
 
-    async def _run_pooled(self, pool: asyncpg.Pool, query: Query, args: list[Any]) -> Any:
+    async def _run_pooled(self, pool: asyncpg.Pool, query: Query, args: tuple[Any, ...]) -> Any:
         connection = await self.acquire(pool, query.name)
         try:
             return await run(connection, query, args, slow_ms=self.slow_ms)
@@ -285,16 +271,11 @@ class Runner:
 
 
 class Store:
-    """Base of the typed stores: runs the named queries on its `Runner`."""
+    """Base of the typed stores: each method checks its arguments and calls the typed
+    function generated for its query (codeflow.generated_queries) on `_runner`."""
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
-
-    @property
-    def _run(self) -> RunQuery:
-        """`await self._run("query_name", param=value, ...)`, typed per query by the
-        overloads generated from the SQL (codeflow/query_types.py, `make types`)."""
-        return self._runner.execute
 
 
 async def _begin(connection: Connection, *, read_only: bool) -> Transaction:
@@ -333,12 +314,12 @@ async def release(pool: asyncpg.Pool, connection: PoolConnectionProxy) -> None:
         logger.warning("releasing a connection failed: %s", exc.__class__.__name__)
 
 
-async def in_batches(delete_batch: Callable[[], Awaitable[int]], batch_size: int) -> int:
-    """Run `delete_batch` (one bounded DELETE) until it deletes fewer than `batch_size`
-    rows; the total. Each batch is its own statement, so no lock is held for long."""
+async def in_batches(delete_batch: Callable[[], Awaitable[int | None]], batch_size: int) -> int:
+    """Run `delete_batch` (one bounded DELETE, a `$` count) until it deletes fewer than
+    `batch_size` rows; the total. Each batch is its own statement, so no lock is held for long."""
     total = 0
     while True:
-        deleted = await delete_batch()
+        deleted = counted(await delete_batch())
         total += deleted
         if deleted < batch_size:
             return total
@@ -369,6 +350,19 @@ def invalid(exc: ValidationError, what: str = "") -> InvalidInput:
         for error in exc.errors(include_url=False, include_input=False)
     )
     return InvalidInput(reasons)
+
+
+def counted(value: int | None) -> int:
+    """A `$` query's count: `SELECT count(*)` always answers, but a `$` query's value is
+    None when no row comes back, so its generated function says `int | None`."""
+    return 0 if value is None else value
+
+
+def written(row: T | None, query: str) -> T:
+    """The RETURNING row of a write that always returns one (a plain INSERT)."""
+    if row is None:
+        raise QueryFailed(f"{query}: the write returned no row")
+    return row
 
 
 def found(row: T | None, what: str) -> T:

@@ -14,6 +14,8 @@
 -- name: upsert_pull_request(id, repository_github_id, number, title, author_login, state, draft, head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)<!
 -- Inserts a PR or applies a newer state of its repository and number; returns the
 -- written row, or no row when the cache already held this state or a newer one.
+-- @returns codeflow.pull_requests.PullRequest
+-- @nullable closed_at, merged_at
 INSERT INTO pull_requests AS pr (id, repository_github_id, number, title, author_login, state, draft,
                                  head_ref, base_ref, html_url, created_at, updated_at, closed_at, merged_at)
 VALUES (:id, :repository_github_id, :number, :title, :author_login, :state, :draft,
@@ -38,6 +40,7 @@ RETURNING pr.id, pr.repository_github_id, pr.number, pr.title, pr.author_login, 
 -- statement; returns how many rows it wrote. Of several states of one repository and
 -- number in the batch only the newest counts (ON CONFLICT may touch a row only once),
 -- and rows are written in key order, so concurrent batches lock rows alike: no deadlock.
+-- @returns int
 WITH incoming AS (
     SELECT DISTINCT ON (repository_github_id, number)
            id, repository_github_id, number, title, author_login, state, draft,
@@ -79,6 +82,7 @@ SELECT count(*) FROM written;
 -- Returns one cached PR by GitHub's PR id if the user may see it, or no row: the user
 -- monitors its repository (paused counts) and, if that repository is private, verified
 -- access within private_access_window (the dashboard's rule).
+-- @returns codeflow.pull_requests.PullRequest
 SELECT pr.id, pr.repository_github_id, pr.number, pr.title, pr.author_login, pr.state, pr.draft,
        pr.head_ref, pr.base_ref, pr.html_url, pr.created_at, pr.updated_at, pr.closed_at,
        pr.merged_at, pr.synced_at
@@ -100,6 +104,8 @@ WHERE pr.id = :pull_request_id
 -- filters mean "from the start" and "any". Each repository contributes at most page_size
 -- rows read backwards off the partial dashboard index, then the pieces are merged: the
 -- cost grows with the repositories and the page, not with the table.
+-- @returns codeflow.pull_requests.DashboardPullRequest
+-- @nullable before_updated_at, before_id, repository_github_id, author_login, draft
 WITH monitored AS (
     SELECT r.github_id, r.full_name
     FROM user_profiles AS p
@@ -139,6 +145,7 @@ LIMIT :page_size;
 -- are open, closed and merged (zeros for a repository with none). A private repository
 -- whose access was not verified within private_access_window is left out: zeros would
 -- be a claim about PRs the user may not see.
+-- @returns codeflow.pull_requests.PullRequestCounts
 SELECT r.github_id AS repository_github_id, r.full_name,
        count(pr.id) FILTER (WHERE pr.state = 'open') AS open,
        count(pr.id) FILTER (WHERE pr.state = 'closed') AS closed,
@@ -158,6 +165,8 @@ ORDER BY r.full_name;
 -- returns how many it deleted. The cached repositories are found by skipping along the
 -- (repository_github_id, number) index, one probe per repository instead of a table scan.
 -- Rows locked by a concurrent writer are skipped, not waited for.
+-- @returns int
+-- @runs batch
 WITH RECURSIVE cached (repository_github_id) AS (
     (SELECT repository_github_id FROM pull_requests ORDER BY repository_github_id LIMIT 1)
     UNION ALL
@@ -192,6 +201,8 @@ SELECT count(*) FROM deleted;
 -- name: delete_expired_pull_requests(days, batch_size)$
 -- Deletes at most batch_size PRs closed or merged more than days days ago, oldest first; returns
 -- how many it deleted. Rows locked by a concurrent writer are skipped, not waited for.
+-- @returns int
+-- @runs batch
 WITH doomed AS (
     SELECT id
     FROM pull_requests

@@ -7,6 +7,7 @@
 -- has no profile. FOR KEY SHARE holds the profile against a concurrent delete, which
 -- otherwise could commit between this read and the foreign-key check and turn
 -- "no profile" into a foreign-key violation.
+-- @returns codeflow.repositories.Repository
 WITH profile AS (
     SELECT id, user_id FROM user_profiles WHERE user_id = :user_id FOR KEY SHARE
 ), inserted AS (
@@ -24,6 +25,7 @@ FROM inserted CROSS JOIN profile;
 
 -- name: get_repository(user_id, repository_id)^
 -- Returns the user's repository with this id, or no row (also when another user's).
+-- @returns codeflow.repositories.Repository
 SELECT r.id, p.user_id, r.github_id, r.name, r.full_name, r.owner, r.is_active, r.private,
        r.access_verified_at, r.created_at, r.updated_at
 FROM user_profiles AS p
@@ -32,6 +34,7 @@ WHERE p.user_id = :user_id AND r.id = :repository_id;
 
 -- name: get_repository_by_github_id(user_id, github_id)^
 -- Returns the user's repository with this GitHub id, or no row.
+-- @returns codeflow.repositories.Repository
 SELECT r.id, p.user_id, r.github_id, r.name, r.full_name, r.owner, r.is_active, r.private,
        r.access_verified_at, r.created_at, r.updated_at
 FROM user_profiles AS p
@@ -40,6 +43,7 @@ WHERE p.user_id = :user_id AND r.github_id = :github_id;
 
 -- name: get_repository_by_full_name(user_id, full_name)^
 -- Returns the user's repository named owner/name (case-insensitive), or no row.
+-- @returns codeflow.repositories.Repository
 SELECT r.id, p.user_id, r.github_id, r.name, r.full_name, r.owner, r.is_active, r.private,
        r.access_verified_at, r.created_at, r.updated_at
 FROM user_profiles AS p
@@ -49,6 +53,7 @@ WHERE p.user_id = :user_id AND r.full_name = :full_name;
 -- name: list_user_repositories(user_id, active_only)
 -- Returns the user's repositories ordered by full_name; only active ones when
 -- active_only is true.
+-- @returns codeflow.repositories.Repository
 SELECT r.id, p.user_id, r.github_id, r.name, r.full_name, r.owner, r.is_active, r.private,
        r.access_verified_at, r.created_at, r.updated_at
 FROM user_profiles AS p
@@ -59,6 +64,7 @@ ORDER BY r.full_name;
 -- name: count_user_repositories(user_id)^
 -- Returns how many repositories the user monitors in all, and how many are active;
 -- no row when the user has no profile.
+-- @returns codeflow.repositories.RepositoryCounts
 SELECT count(r.id) AS total,
        count(r.id) FILTER (WHERE r.is_active) AS active
 FROM user_profiles AS p
@@ -69,6 +75,7 @@ GROUP BY p.id;
 -- name: update_repository(user_id, repository_id, is_active)<!
 -- Sets whether the user's repository is monitored; returns the updated row, or no row
 -- when the user has no repository with this id.
+-- @returns codeflow.repositories.Repository
 UPDATE repositories AS r
 SET is_active = :is_active
 FROM user_profiles AS p
@@ -84,6 +91,7 @@ RETURNING r.id, p.user_id, r.github_id, r.name, r.full_name, r.owner, r.is_activ
 -- repository's, not the user's: every other user's row of a listed repository takes it
 -- too (their access_verified_at is left alone), so a repository that turned private is
 -- hidden from the users nobody verified within the window, whoever monitors it.
+-- @returns int
 WITH listed AS (
     SELECT github_id, private
     FROM unnest(:github_ids::bigint[], :privates::boolean[]) AS listed (github_id, private)
@@ -110,6 +118,7 @@ SELECT count(*) FROM verified;
 -- name: delete_repository(user_id, repository_id)<!
 -- Deletes the user's repository; returns its id, or no row when the user has none with
 -- this id.
+-- @returns codeflow.repositories.DeletedRepository
 DELETE FROM repositories AS r
 USING user_profiles AS p
 WHERE p.user_id = :user_id AND r.user_id = p.id AND r.id = :repository_id

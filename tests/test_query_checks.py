@@ -120,6 +120,7 @@ class NamedRepository(TypedDict):
 OUTER_JOIN = """
 -- name: list_profile_repository_names()
 -- Returns every login with the names of its repositories (NULL for none).
+-- @returns tests.test_query_checks.NamedRepository
 SELECT p.username, r.name
 FROM user_profiles AS p
 LEFT JOIN repositories AS r ON r.user_id = p.id;
@@ -142,7 +143,8 @@ async def test_outer_join_side_is_nullable(codeflow_database_url: str, tmp_path:
     ("sql", "expected"),
     [
         (
-            "-- name: get_profile_count()<!\n-- Returns a count.\nSELECT count(*) FROM user_profiles;",
+            "-- name: get_profile_count()<!\n-- Returns a count.\n-- @returns int\n"
+            "SELECT count(*) FROM user_profiles;",
             "does not write",
         ),
         (
@@ -150,7 +152,10 @@ async def test_outer_join_side_is_nullable(codeflow_database_url: str, tmp_path:
             "UPDATE user_profiles SET last_active_at = now() RETURNING id;",
             "returns columns",
         ),
-        ("-- name: get_profile_id()^\n-- Returns nothing.\nDELETE FROM user_profiles;", "returns no columns"),
+        (
+            "-- name: get_profile_id()^\n-- Returns nothing.\n-- @returns int\nDELETE FROM user_profiles;",
+            "returns no columns",
+        ),
     ],
 )
 async def test_operator_must_suit_the_statement(
@@ -172,8 +177,8 @@ async def test_missing_declaration_names_the_query(codeflow_database_url: str) -
     source = QUERIES_DIR / "repositories.sql"
     line = source.read_text().splitlines().index("-- name: get_repository(user_id, repository_id)^") + 1
     assert [problem for problem in problems if missing in problem] == [
-        f"{source}:{line}{missing}: add it to declare_results(...) in the module "
-        "that runs it (a pydantic model or TypedDict for rows, a Python type for `$`)"
+        f"{source}:{line}{missing}: add `-- @returns <model>` to its header "
+        "(a pydantic model or TypedDict for rows, a Python type for `$`)"
     ]
 
 
@@ -189,7 +194,7 @@ async def test_the_plan_guard_finds_a_sequential_scan(
     sizes = dataset.sizes
     scan = Query(
         name="get_repository_by_lower_name",
-        returns=Returns.ROW,
+        operation=Returns.ROW,
         sql="SELECT id FROM repositories WHERE lower(name::text) = $1",
         params=("name",),
         doc="Returns one repository by its name in lower case.",
@@ -274,6 +279,13 @@ BREAKS = {
     ),
     "nullability: max()": (
         Break("user_profiles.sql", COUNT_PROFILES, "SELECT max(github_id) AS count FROM user_profiles;"),
+        "count_user_profiles",
+        "value is int but column count can be NULL",
+    ),
+    "nullability: a cast of a nullable expression": (
+        Break(
+            "user_profiles.sql", COUNT_PROFILES, "SELECT max(github_id)::int8 AS count FROM user_profiles;"
+        ),
         "count_user_profiles",
         "value is int but column count can be NULL",
     ),
@@ -427,13 +439,13 @@ async def columns_of(url: str, table: str) -> set[str]:
 
 async def test_generated_types_are_current(codeflow_database_url: str) -> None:
     described, _ = await checks.verify_queries(codeflow_database_url)
-    assert codegen.render_types(described, checks.declared_results()) == codegen.TYPES_FILE.read_text(), (
-        "codeflow/query_types.py is stale: run `make types`"
+    assert codegen.render_types(described) == codegen.TYPES_FILE.read_text(), (
+        "codeflow/generated_queries.py is stale: run `make types`"
     )
 
 
 def test_catalog_is_current(dataset: checks.OnDataset) -> None:
-    fresh = codegen.render_catalog(dataset.described, checks.declared_results(), dataset.schema)
+    fresh = codegen.render_catalog(dataset.described, dataset.schema)
     committed = codegen.DOCS_FILE.read_text() if codegen.DOCS_FILE.exists() else ""
     assert codegen.catalog_differences(committed, fresh) == [], "docs/queries.md is stale: run `make docs`"
 
@@ -450,7 +462,7 @@ async def test_a_dropped_index_makes_the_catalog_stale(
     finally:
         await transaction.rollback()
         await conn.close()
-    fresh = codegen.render_catalog(examined.described, checks.declared_results(), examined.schema)
+    fresh = codegen.render_catalog(examined.described, examined.schema)
     differences = codegen.catalog_differences(codegen.DOCS_FILE.read_text(), fresh)
     assert "list_dashboard_pull_requests: its plan changed" in differences
     assert "the header or the index list: changed" in differences

@@ -3,12 +3,11 @@
 `describe` prepares each query on a migrated database (asyncpg `Connection.prepare`,
 which parses it and resolves every table, column and parameter type) and reads its
 generic plan with `EXPLAIN (VERBOSE)`. `check` then compares what PostgreSQL says with
-what the Python side declares (the result declarations; issue 13 moves them into the
-queries' `-- @returns` tags):
+what the query's header declares (`-- @returns`, `-- @nullable`, ... on `Query`):
 
 - declared parameters are exactly the ones used (the loader enforces it, by name) and
-  each parameter's PostgreSQL type has a Python type; the generated overloads of
-  `Store._run` (codeflow.tools.codegen, codeflow/query_types.py) give mypy those types, so a
+  each parameter's PostgreSQL type has a Python type; the generated query functions
+  (codeflow.tools.codegen, codeflow/generated_queries.py) give mypy those types, so a
   caller passing the wrong type or keyword fails `make lint`;
 - the result columns have the declared model's field names, compatible types, and no
   nullable column is mapped to a field that does not accept None;
@@ -38,9 +37,7 @@ few heavy users beside the uniform many) `OnDataset.problems` adds, per query:
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import re
 import types
 import typing
@@ -56,13 +53,10 @@ from uuid import UUID
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, NaiveDatetime
 
-import codeflow
 from codeflow import dburl
 from codeflow.errors import CodeflowError, first_line
 from codeflow.paths import MIGRATIONS_DIR
-from codeflow.queries import Query as _RuntimeQuery
-from codeflow.queries import QueryLoadError, Returns, load_queries
-from codeflow.store import FULL_SCANS, QUERY_RESULTS
+from codeflow.queries import Query, QueryLoadError, Returns, load_queries
 from codeflow.tools import migrate
 
 # How asyncpg's default codecs hand PostgreSQL types to Python (and take them back).
@@ -102,7 +96,6 @@ OPERATORS = {
 _COLUMN_REF = re.compile(r"(\w+)\.(\w+)")
 _NAME = re.compile(r"\w+")
 LARGE_TABLE_ROWS = 10_000
-_STORE_MODULES_SKIPPED = {"testing", "query_types", "tools"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +130,21 @@ class CheckFailed(CodeflowError):
     """A query could not be prepared or planned; the message names the query and file."""
 
 
-def declared_results() -> dict[str, object]:
-    """Every module's result declarations; importing the package's modules fills them."""
-    for module in pkgutil.iter_modules(codeflow.__path__):
-        if module.name not in _STORE_MODULES_SKIPPED:
-            importlib.import_module(f"codeflow.{module.name}")
-    return dict(QUERY_RESULTS)
+def declared_results(directory: Path | None = None) -> dict[str, object]:
+    """What each query's `-- @returns` names, imported: a model, TypedDict or scalar type."""
+    results: dict[str, object] = {}
+    for query in load_or_fail(directory).values():
+        if query.returns is not None:
+            try:
+                results[query.name] = query.result.resolve()
+            except QueryLoadError as exc:
+                raise CheckFailed(f"{query.source}: {query.name}: {exc}") from None
+    return results
 
 
-def full_scans() -> dict[str, str]:
-    declared_results()
-    return dict(FULL_SCANS)
+def full_scans(directory: Path | None = None) -> dict[str, str]:
+    """The queries that declare `-- @full-scan`, with the reason."""
+    return {query.name: query.full_scan for query in load_or_fail(directory).values() if query.full_scan}
 
 
 def load_or_fail(directory: Path | None = None) -> dict[str, Query]:
@@ -157,51 +154,21 @@ def load_or_fail(directory: Path | None = None) -> dict[str, Query]:
         loaded = load_queries(directory) if directory else load_queries()
     except QueryLoadError as exc:
         raise CheckFailed(str(exc)) from None
-    return {name: tagged(query) for name, query in loaded.items()}
-
-
-# --- TEMPORARY SHIM (issue 13): part A moves the `-- @tag` parser into codeflow/queries.py,
-# whose `Query` then carries these attributes itself. Until that merges, this subclass
-# reads them from the docstring lines (and the full-scan registry). The integrator
-# deletes from here to END OF SHIM and imports `Query` from codeflow.queries again.
-@dataclass(frozen=True, slots=True)
-class Query(_RuntimeQuery):
-    nullable: frozenset[str] = frozenset()
-    full_scan: str | None = None
-    all_users: str | None = None
-    runs: str = "request"
-
-
-def tagged(query: _RuntimeQuery) -> Query:
-    if isinstance(query, Query):
-        return query
-    tags = dict(line[1:].partition(" ")[::2] for line in query.doc.splitlines() if line.startswith("@"))
-    doc = "\n".join(line for line in query.doc.splitlines() if not line.startswith("@"))
-    fields = {name: getattr(query, name) for name in _RuntimeQuery.__dataclass_fields__}
-    return Query(
-        **(fields | {"doc": doc.strip()}),
-        nullable=frozenset(part.strip() for part in tags.get("nullable", "").split(",") if part.strip()),
-        full_scan=tags.get("full-scan") or full_scans().get(query.name),
-        all_users=tags.get("all-users"),
-        runs=tags.get("runs", "request"),
-    )
-
-
-# --- END OF SHIM ---------------------------------------------------------------------------
+    return loaded
 
 
 # --- describing ----------------------------------------------------------------------
 
 
-async def describe(conn: asyncpg.Connection, queries: Mapping[str, _RuntimeQuery]) -> list[Described]:
+async def describe(conn: asyncpg.Connection, queries: Mapping[str, Query]) -> list[Described]:
     """Prepare and plan every query on `conn`'s migrated database, in file order."""
     await conn.execute("SET plan_cache_mode = force_generic_plan")
     not_null = await _not_null_columns(conn)
-    return [await _describe_one(conn, tagged(query), not_null) for query in _in_file_order(queries)]
+    return [await _describe_one(conn, query, not_null) for query in _in_file_order(queries)]
 
 
-def _in_file_order(queries: Mapping[str, _RuntimeQuery]) -> list[_RuntimeQuery]:
-    def key(query: _RuntimeQuery) -> tuple[str, int]:
+def _in_file_order(queries: Mapping[str, Query]) -> list[Query]:
+    def key(query: Query) -> tuple[str, int]:
         path, _, line = query.source.rpartition(":")
         return Path(path).name, int(line)
 
@@ -335,7 +302,7 @@ def _nullable(output: str, origins: _Origins, top: Mapping[str, Any]) -> bool:
 
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'(?:::[\w ]+)?|-?\d+(?:\.\d+)?|true|false")
-_NOT_NULL_FUNCTIONS = ("count", "pg_is_in_recovery", "now", "current_setting", "EXISTS")
+_NOT_NULL_FUNCTIONS = ("count", "pg_is_in_recovery", "pg_current_wal_lsn", "now", "current_setting", "EXISTS")
 
 
 def _never_null(expression: str, exists: frozenset[str]) -> bool:
@@ -343,6 +310,9 @@ def _never_null(expression: str, exists: frozenset[str]) -> bool:
         return True
     while expression.startswith("(") and _closing(expression, 0) == len(expression) - 1:
         expression = expression[1:-1].strip()
+    cast = re.fullmatch(r"(.*)::[\w ]+(?:\[\])?", expression, re.S)
+    if cast and expression.startswith("(") and _closing(expression, 0) == len(cast.group(1)) - 1:
+        return _never_null(cast.group(1), exists)  # a cast keeps NULL NULL, and only NULL
     if expression.startswith("NOT "):
         return _never_null(expression[4:].strip(), exists)
     operands = _split_top(expression, (" AND ", " OR "))
@@ -429,7 +399,7 @@ def check(described: Sequence[Described], results: Mapping[str, object]) -> list
 
 
 def _problems(item: Described, results: Mapping[str, object]) -> Iterator[str]:
-    returns = item.query.returns
+    returns = item.query.operation
     for param in item.params:
         if python_type(param.pg_type) is None:
             yield f"parameter {param.name} has PostgreSQL type {param.pg_type}, which has no Python type"
@@ -440,7 +410,7 @@ def _problems(item: Described, results: Mapping[str, object]) -> Iterator[str]:
         return
     if item.query.name not in results:
         yield (
-            "has no result declaration: add it to declare_results(...) in the module that runs it "
+            "has no result declaration: add `-- @returns <model>` to its header "
             "(a pydantic model or TypedDict for rows, a Python type for `$`)"
         )
         return
@@ -448,7 +418,7 @@ def _problems(item: Described, results: Mapping[str, object]) -> Iterator[str]:
 
 
 def _result_problems(item: Described, declared: object) -> Iterator[str]:
-    if item.query.returns is Returns.VALUE:
+    if item.query.operation is Returns.VALUE:
         if item.columns:
             yield from _field_problems("value", declared, item.columns[0])
         return
@@ -470,7 +440,7 @@ def _result_problems(item: Described, declared: object) -> Iterator[str]:
 
 
 def _operator_problems(item: Described) -> Iterator[str]:
-    returns, columns = item.query.returns, item.columns
+    returns, columns = item.query.operation, item.columns
     operator = OPERATORS[returns]
     if returns is Returns.STATUS and columns:
         yield "uses `!` but returns columns: use `<!` for a write's RETURNING row"
@@ -941,14 +911,14 @@ def cardinality_problems(described: Sequence[Described], schema: Schema) -> list
     at most one (a unique key fully equated, an aggregate without GROUP BY, LIMIT 1)."""
     problems = []
     for item in described:
-        if item.query.returns not in (Returns.ROW, Returns.VALUE, Returns.WRITTEN_ROW):
+        if item.query.operation not in (Returns.ROW, Returns.VALUE, Returns.WRITTEN_ROW):
             continue
         top = item.plan["Plan"]
         ctes = {n["Subplan Name"][4:]: n for n in _nodes(top) if n.get("Subplan Name", "").startswith("CTE ")}
         if _one_row(top, item, schema, ctes):
             continue
-        operator = OPERATORS[item.query.returns]
-        if item.query.returns is Returns.WRITTEN_ROW:
+        operator = OPERATORS[item.query.operation]
+        if item.query.operation is Returns.WRITTEN_ROW:
             problems.append(
                 f"{item.where}: uses `{operator}` but can write many rows: only the first RETURNING "
                 "row is handed back, the others are written all the same; constrain it by a unique "
@@ -1100,7 +1070,7 @@ async def verify_queries(
 ) -> tuple[list[Described], list[str]]:
     """Describe every query on `url`'s migrated database; returns them with the problems."""
     queries = load_or_fail(directory)
-    declared = declared_results() if results is None else results
+    declared = declared_results(directory) if results is None else results
     conn = await asyncpg.connect(url)
     try:
         described = await describe(conn, queries)
@@ -1141,7 +1111,7 @@ async def on_dataset(url: str, *, executed: bool = True) -> OnDataset:
 
 async def examine(
     conn: asyncpg.Connection,
-    queries: Mapping[str, _RuntimeQuery],
+    queries: Mapping[str, Query],
     sizes: Mapping[str, int] | None = None,
     *,
     executed: bool = True,

@@ -292,7 +292,7 @@ async def query_types(args: argparse.Namespace) -> int:
 
     files.require_checkout("types")
     described, _ = await checks.verify_queries(await _checked_test_database())
-    fresh = codegen.render_types(described, checks.declared_results())
+    fresh = codegen.render_types(described)
     return _write_or_check(codegen.TYPES_FILE, fresh, args.check, "make types")
 
 
@@ -302,7 +302,7 @@ async def query_docs(args: argparse.Namespace) -> int:
     files.require_checkout("docs")
     # on_dataset builds the plans database from scratch
     on_dataset = await checks.on_dataset(checks.plans_url(localdb.bring_up("test").url), executed=False)
-    fresh = codegen.render_catalog(on_dataset.described, checks.declared_results(), on_dataset.schema)
+    fresh = codegen.render_catalog(on_dataset.described, on_dataset.schema)
     if args.check and codegen.DOCS_FILE.exists():
         differences = codegen.catalog_differences(codegen.DOCS_FILE.read_text(), fresh)
         for difference in differences:
@@ -449,7 +449,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "types": Command(
         query_types,
-        "write codeflow/query_types.py from the SQL (checkout only; --check: fail if stale)",
+        "write codeflow/generated_queries.py from the SQL (checkout only; --check: fail if stale)",
         (CHECK, TEST),
     ),
     "docs": Command(

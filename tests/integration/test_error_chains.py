@@ -142,7 +142,15 @@ async def test_check_violation(
 
 
 def _probe(sql: str) -> Query:
-    return Query(name="probe", returns=Returns.VALUE, sql=sql, params=("value",), doc="probe", source="test")
+    return Query(
+        name="probe",
+        operation=Returns.VALUE,
+        sql=sql,
+        params=("value",),
+        doc="probe",
+        source="test",
+        returns="str",
+    )
 
 
 @pytest.mark.parametrize(
