@@ -72,7 +72,8 @@ class QueryTimeout(DatabaseUnavailable):
 
 
 class PoolClosed(DatabaseUnavailable):
-    """The pool was closed, or is closing, while the call waited for a connection."""
+    """The `Database` is not open (never opened, or closed), or its pool closed while the
+    call waited for a connection or ran."""
 
 
 class PoolExhausted(CodeflowError):
@@ -89,8 +90,8 @@ class TransactionConflict(CodeflowError):
 
     A single statement a store runs on its pool (outside `transaction()`) is retried
     inside the package (a few attempts, with backoff) before this is raised; inside
-    `transaction()`, or on a store built over one connection, it is raised at once, since
-    only the caller can run the whole transaction again.
+    `transaction()` it is raised at once, since only the caller can run the whole
+    transaction again.
     """
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Self, TypedDict
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from codeflow import generated_queries as sql
 from codeflow.errors import InvalidInput
@@ -27,8 +27,6 @@ from codeflow.store import (
     text,
     validated,
 )
-
-_UUID: TypeAdapter[UUID] = TypeAdapter(UUID)
 
 
 class Repository(Row):
@@ -224,7 +222,12 @@ def _uuid(value: object) -> UUID:
         return value
     if not isinstance(value, str):
         raise InvalidInput("repository_id must be a UUID or its text form")
-    return validated(_UUID, value, "repository_id")
+    try:
+        return UUID(value)
+    except ValueError:
+        # Not pydantic's message: it quotes a character of the input ("found `s` at 0").
+        error = InvalidInput("repository_id is not a UUID")
+    raise error
 
 
 def _github_id(value: object) -> int:

@@ -360,3 +360,13 @@ async def test_credential_ids_in_either_base64_alphabet_are_stored(
             " VALUES ('a b', $1, '1', 'k', 0, 's', false)",
             user_id,
         )
+
+
+async def test_a_malformed_repository_id_is_refused_without_quoting_it(
+    codeflow_database: Database, make_user: MakeUser
+) -> None:
+    """pydantic's UUID error quotes a character of the input ("found `x` at 0")."""
+    user_id = await make_user()
+    with pytest.raises(InvalidInput) as caught:
+        await codeflow_database.repositories.get_repository(user_id, repository_id="xsecretx")
+    assert str(caught.value) == "repository_id is not a UUID"
