@@ -266,26 +266,28 @@ def normalize_dump(text: str) -> str:
     return collapsed + "\n"
 
 
-async def schema_text(url: str) -> str:
-    """The database's schema as db/schema.sql holds it, with the applied versions."""
+async def pg_dump_schema(url: str, *, privileges: bool = False) -> str:
+    """`pg_dump --schema-only` of the database, normalized (`normalize_dump`); with or
+    without its GRANTs. `MigrationError` if pg_dump fails."""
     libpq_url = dataclasses.replace(dburl.parse(url), scheme="postgresql").render()
+    arguments = [pg_dump_binary(), "--schema-only", "--no-owner", "--restrict-key=codeflow"]
+    if not privileges:
+        arguments.append("--no-privileges")
     result = await asyncio.to_thread(
         subprocess.run,
-        [
-            pg_dump_binary(),
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "--restrict-key=codeflow",
-            "--dbname",
-            libpq_url,
-        ],
+        [*arguments, "--dbname", libpq_url],
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
         raise MigrationError(f"schema dump failed ({pg_dump_binary()}): {result.stderr.strip()}")
+    return normalize_dump(result.stdout)
+
+
+async def schema_text(url: str) -> str:
+    """The database's schema as db/schema.sql holds it, with the applied versions."""
+    dumped = await pg_dump_schema(url)
     connection = await _connect(url)
     try:
         versions = [
@@ -296,7 +298,7 @@ async def schema_text(url: str) -> str:
         await connection.close()
     applied = ",\n".join(f"    ('{version}')" for version in versions)
     footer = "\n-- Applied migrations (dbmate)\nINSERT INTO public.schema_migrations (version) VALUES\n"
-    return normalize_dump(result.stdout) + footer + applied + ";\n"
+    return dumped + footer + applied + ";\n"
 
 
 async def dump_schema(url: str, path: Path) -> Path:

@@ -20,7 +20,6 @@ database built from scratch:
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import difflib
 import re
@@ -34,7 +33,6 @@ from pathlib import Path
 
 import asyncpg
 
-from codeflow import dburl
 from codeflow.errors import CodeflowError
 from codeflow.paths import MIGRATIONS_DIR
 from codeflow.tools import migrate
@@ -248,28 +246,8 @@ async def round_trip_problems(url: str, directory: Path, *, only: set[str] | Non
 async def snapshot(url: str) -> str:
     """The schema as pg_dump --schema-only prints it, privileges included, without
     dbmate's own table, and the database's settings (ALTER DATABASE ... SET)."""
-    libpq_url = dataclasses.replace(dburl.parse(url), scheme="postgresql").render()
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [
-            migrate.pg_dump_binary(),
-            "--schema-only",
-            "--no-owner",
-            "--restrict-key=codeflow",
-            "--dbname",
-            libpq_url,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise CodeflowError(f"schema dump failed: {result.stderr.strip()}")
-    lines = [
-        line
-        for line in migrate.normalize_dump(result.stdout).splitlines()
-        if line and not line.startswith("--")
-    ]
+    dumped = await migrate.pg_dump_schema(url, privileges=True)
+    lines = [line for line in dumped.splitlines() if line and not line.startswith("--")]
     statements = [
         statement for statement in "\n".join(lines).split(";\n") if "schema_migrations" not in statement
     ]
