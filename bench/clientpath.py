@@ -11,30 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.models import PROFILE
 from codeflow import load_settings
 from codeflow.profiles import ProfileStore
 from codeflow.store import Runner
 
 CALLS = 20_000
 NOW = datetime.now(UTC)
-ROW = {
-    "id": uuid.uuid4(),
-    "user_id": "u",
-    "github_id": 1,
-    "username": "octocat",
-    "last_active_at": NOW,
-    "created_at": NOW,
-    "updated_at": NOW,
-}
 
 
 class _Connection:
     async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any]:
-        return ROW
+        return PROFILE
 
 
 class _Pool:
