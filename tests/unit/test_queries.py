@@ -13,6 +13,7 @@ import pytest
 from codeflow.errors import QueryFailed
 from codeflow.paths import QUERIES_DIR
 from codeflow.queries import QueryLoadError, Returns, load_queries
+from codeflow.store import all_queries
 
 
 def write(directory: Path, name: str, sql: str) -> None:
@@ -208,3 +209,23 @@ def test_rows_that_do_not_fit_fail_naming_fields_not_values_nor_positions() -> N
         result.many([good, {**good, "owner": None, "github_id": "secret-value"}])
     assert str(caught.value) == "a stored row does not fit Repository (fields: github_id, owner)"
     assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+def test_both_upserts_and_the_batch_order_rank_pr_states_alike() -> None:
+    """Which of two states of one PR is newer is written three times in
+    queries/pull_requests.sql (each upsert's WHERE, the batch's DISTINCT ON order): if
+    they ranked differently, concurrent single and batched deliveries could settle on
+    different states."""
+    single = all_queries()["upsert_pull_request"].sql
+    batch = all_queries()["upsert_pull_requests"].sql
+    ranks = []
+    for text in (single, batch):
+        where = text[text.index("WHERE (excluded.") : text.index("RETURNING", text.index("WHERE (excluded."))]
+        incoming, cached = where.split(">", 1)
+        ranks.append(re.findall(r"excluded\.(\w+)", incoming))
+        ranks.append(re.findall(r"pr\.(\w+)", cached))
+    start = batch.index("ORDER BY repository_github_id ASC, number ASC,")
+    order = batch[start : batch.index("), written AS", start)]
+    ranks.append(re.findall(r"(?:coalesce\()?(\w+)(?:, '-infinity'\))? DESC", order))
+    assert all(rank == ranks[0] for rank in ranks), ranks
+    assert ranks[0][:2] == ["updated_at", "id"]
