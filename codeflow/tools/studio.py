@@ -11,9 +11,11 @@ key keeps other local users out), prints that URL and opens it in a browser.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +31,7 @@ from codeflow.tools.files import project_dir
 
 PGADMIN_REQUIREMENT = "pgadmin4>=9,<10"
 STARTUP_TIMEOUT_S = 120.0
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class StudioError(CodeflowError):
@@ -147,6 +150,7 @@ def start(studio: Studio) -> subprocess.Popen[bytes]:
             cwd=studio.state,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a signal of the child's own
         )
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not _answers(studio.port):
@@ -155,6 +159,13 @@ def start(studio: Studio) -> subprocess.Popen[bytes]:
             raise StudioError(f"pgAdmin 4 did not start: see {studio.state / 'pgadmin.log'}")
         time.sleep(0.3)
     return process
+
+
+def _die_with_parent() -> None:
+    """In pgAdmin's process before it starts: a SIGTERM when `codeflow-db studio` dies,
+    however it dies (a SIGKILL gives it no chance to stop pgAdmin itself)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -7,6 +7,7 @@ Runs where Chromium is installed (`apt-get install chromium`); skipped otherwise
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -31,10 +32,13 @@ import websocket
 from codeflow import dburl
 from codeflow.tools import migrate
 
-pytestmark = pytest.mark.integration
-
 CHECKOUT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Skipped before any fixture runs: no pgAdmin is started for a test that cannot use it.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
+]
 LABELS = [f"studio-row-{n}-{uuid.uuid4().hex[:6]}" for n in range(3)]
 # First use installs pgAdmin 4 from PyPI (a few minutes); later runs start in seconds.
 STUDIO_START_TIMEOUT_S = 900.0
@@ -120,9 +124,10 @@ def studio(seeded_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 130
     finally:
-        if process.poll() is None:
+        # Whatever is left of its process group (pgAdmin included) goes too.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
 
 
 class Page:
@@ -158,8 +163,7 @@ class Page:
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Page]:
     """A headless Chromium with one tab; closed and stopped at the end."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    assert CHROMIUM is not None  # the module is skipped otherwise
     sandbox = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's sandbox refuses root
     browser = subprocess.Popen(
         [
